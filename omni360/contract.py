@@ -57,11 +57,25 @@ TABULAR = ("csv", "csv.gz", "parquet")
 ORDER_CHANNELS = ("web", "app", "store", "call_center", "marketplace")
 ORDER_STATUSES = ("completed", "cancelled", "returned")
 MESSAGE_CHANNELS = (
-    "email", "sms", "viber", "telegram", "whatsapp", "web_push", "mobile_push", "app_inbox",
+    "email",
+    "sms",
+    "viber",
+    "telegram",
+    "whatsapp",
+    "web_push",
+    "mobile_push",
+    "app_inbox",
     "in_app",
 )
 MESSAGE_EVENT_TYPES = (
-    "sent", "delivered", "opened", "clicked", "bounced", "failed", "unsubscribed", "complained",
+    "sent",
+    "delivered",
+    "opened",
+    "clicked",
+    "bounced",
+    "failed",
+    "unsubscribed",
+    "complained",
 )
 SUPPORT_CHANNELS = ("phone", "chat", "email", "telegram", "whatsapp", "viber", "store")
 SURVEY_TYPES = ("nps", "ces", "csat")
@@ -127,7 +141,7 @@ SOURCES: dict[str, Source] = {
                 _c("birth_date", D),
                 _c("city"),
             ),
-            description="CRM contact versions (a contact re-exported after an update is a new row).",
+            description="CRM contact versions; a contact re-exported after an update is a new row.",
         ),
         Source(
             "message_events",
@@ -247,7 +261,12 @@ METADATA_COLUMNS = (
 
 # The fields the loader lifts out of an event's JSON; the whole line is kept in `payload`.
 EVENT_COLUMNS = (
-    "message_id", "event_type", "event_name", "event_timestamp", "anonymous_id", "user_id",
+    "message_id",
+    "event_type",
+    "event_name",
+    "event_timestamp",
+    "anonymous_id",
+    "user_id",
     "payload",
 )
 

@@ -43,6 +43,7 @@ create table if not exists {LOAD_LOG_TABLE} (
   source_file varchar not null,
   file_sha256 varchar,
   file_bytes bigint,
+  file_mtime_ns bigint,
   status varchar not null,
   rows_read bigint not null,
   rows_loaded bigint not null,

@@ -1,0 +1,210 @@
+"""Reading one landing file with DuckDB's own readers into two temp tables.
+
+`_incoming` holds every record the reader could split into fields, with its line number
+(`_line`) and the contract columns as text (null where the file lacks the column);
+`_malformed` holds the lines the reader could not split (line, raw text, reason).
+"""
+
+from __future__ import annotations
+
+import csv
+
+import duckdb
+
+from omni360.contract import Source
+from omni360.ingestion.discovery import LandingFile
+
+# A field separator that cannot occur in UTF-8 text lines, to read JSONL line by line.
+_LINE_DELIMITER = "\x00"
+# The contract's CSV dialect: RFC 4180 with a header line; every field read as text.
+_CSV_DIALECT = "header = true, delim = ',', quote = '\"', escape = '\"', auto_detect = false"
+
+
+def _quote_ident(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _quote_literal(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+def _projection(source: Source, file_columns: list[str]) -> str:
+    """Contract columns by name (case-insensitive), extra columns folded into `_extra` JSON."""
+    by_lower = {c.strip().lower(): c for c in file_columns}
+    wanted = set(source.column_names)
+    parts = []
+    for name in source.column_names:
+        if name in by_lower:
+            parts.append(f"cast({_quote_ident(by_lower[name])} as varchar) as {_quote_ident(name)}")
+        else:
+            parts.append(f"cast(null as varchar) as {_quote_ident(name)}")
+    extras = [c for c in file_columns if c.strip().lower() not in wanted]
+    if extras:
+        packed = ", ".join(
+            f"{_quote_literal(c)}: cast({_quote_ident(c)} as varchar)" for c in extras
+        )
+        parts.append(f"cast(to_json({{{packed}}}) as varchar) as _extra")
+    else:
+        parts.append("cast(null as varchar) as _extra")
+    return ",\n  ".join(parts)
+
+
+def _missing_columns(source: Source, file_columns: list[str]) -> list[str]:
+    present = {c.strip().lower() for c in file_columns}
+    return [c.name for c in source.columns if c.name not in present]
+
+
+def _columns_of(con: duckdb.DuckDBPyConnection, relation_sql: str) -> list[str]:
+    return [row[0] for row in con.execute(f"describe select * from {relation_sql}").fetchall()]
+
+
+def _first_line(con: duckdb.DuckDBPyConnection, file: LandingFile) -> str | None:
+    row = con.execute(
+        "select line from read_csv(?, columns = {'line': 'VARCHAR'}, header = false, "
+        "delim = ?, quote = '', escape = '', auto_detect = false) limit 1",
+        [str(file.path), _LINE_DELIMITER],
+    ).fetchone()
+    return row[0] if row else None
+
+
+def _csv_header(con: duckdb.DuckDBPyConnection, file: LandingFile) -> list[str]:
+    """Column names from the header line, made unique (a repeated name gets a suffix)."""
+    line = _first_line(con, file)
+    names = next(csv.reader([line])) if line else []
+    unique: list[str] = []
+    for name in names:
+        candidate, n = name, 1
+        while candidate in unique:
+            n += 1
+            candidate = f"{name}_{n}"
+        unique.append(candidate)
+    return unique
+
+
+def _read_csv(con: duckdb.DuckDBPyConnection, file: LandingFile) -> list[str]:
+    path = _quote_literal(str(file.path))
+    con.execute("drop table if exists _rej_errors")
+    con.execute("drop table if exists _rej_scans")
+    file_columns = _csv_header(con, file)
+    if not file_columns:  # an empty file holds no record
+        _create_empty(con, file.source)
+        return []
+    columns = "{" + ", ".join(f"{_quote_literal(c)}: 'VARCHAR'" for c in file_columns) + "}"
+    options = (
+        f"{_CSV_DIALECT}, columns = {columns}, store_rejects = true, "
+        "rejects_table = '_rej_errors', rejects_scan = '_rej_scans', null_padding = false"
+    )
+    con.execute(
+        f"""
+        create or replace temp table _accepted as
+        select row_number() over () as _k, {_projection(file.source, file_columns)}
+        from read_csv({path}, {options})
+        """
+    )
+    # Lines the reader rejected (one row per line, whatever the number of errors on it).
+    con.execute(
+        """
+        create or replace temp table _malformed as
+        select line as _line, any_value(csv_line) as raw_text,
+               'malformed line: ' || lower(string_agg(distinct error_type, ', ')) as reason
+        from _rej_errors
+        group by line
+        """
+    )
+    # Accepted record k sits on data line k + (rejected lines before it); the header is line 1.
+    con.execute(
+        """
+        create or replace temp table _incoming as
+        with rejected as (
+            select _line - 1 as data_line,
+                   row_number() over (order by _line) as n_before_incl
+            from _malformed
+        ),
+        boundaries as (
+            select data_line - n_before_incl as accepted_before, max(n_before_incl) as n
+            from rejected
+            group by 1
+        )
+        select a.* exclude (_k), 1 + a._k + coalesce(b.n, 0) as _line
+        from _accepted as a
+        asof left join boundaries as b on a._k > b.accepted_before
+        """
+    )
+    return _missing_columns(file.source, file_columns)
+
+
+def _create_empty(con: duckdb.DuckDBPyConnection, source: Source) -> None:
+    con.execute(
+        f"create or replace temp table _incoming as select {_projection(source, [])}, "
+        "cast(null as bigint) as _line limit 0"
+    )
+    con.execute(
+        "create or replace temp table _malformed (_line bigint, raw_text varchar, reason varchar)"
+    )
+
+
+def _read_parquet(con: duckdb.DuckDBPyConnection, file: LandingFile) -> list[str]:
+    path = _quote_literal(str(file.path))
+    file_columns = _columns_of(con, f"read_parquet({path})")
+    con.execute(
+        f"""
+        create or replace temp table _incoming as
+        select {_projection(file.source, file_columns)}, file_row_number + 1 as _line
+        from read_parquet({path}, file_row_number = true)
+        """
+    )
+    con.execute(
+        "create or replace temp table _malformed (_line bigint, raw_text varchar, reason varchar)"
+    )
+    return _missing_columns(file.source, file_columns)
+
+
+def _read_jsonl(con: duckdb.DuckDBPyConnection, file: LandingFile) -> list[str]:
+    con.execute("drop table if exists _rej_errors")
+    con.execute("drop table if exists _rej_scans")
+    con.execute(
+        """
+        create or replace temp table _lines as
+        select row_number() over () as _k, line
+        from read_csv(?, columns = {'line': 'VARCHAR'}, header = false, delim = ?,
+                      quote = '', escape = '', auto_detect = false, store_rejects = true,
+                      rejects_table = '_rej_errors', rejects_scan = '_rej_scans')
+        """,
+        [str(file.path), _LINE_DELIMITER],
+    )
+    con.execute(
+        """
+        create or replace temp table _malformed as
+        select line as _line, any_value(csv_line) as raw_text,
+               'malformed line: ' || lower(string_agg(distinct error_type, ', ')) as reason
+        from _rej_errors
+        group by line
+        """
+    )
+    con.execute(
+        """
+        create or replace temp table _incoming as
+        with rejected as (
+            select _line as data_line, row_number() over (order by _line) as n_before_incl
+            from _malformed
+        ),
+        boundaries as (
+            select data_line - n_before_incl as accepted_before, max(n_before_incl) as n
+            from rejected
+            group by 1
+        )
+        select l.line, l._k + coalesce(b.n, 0) as _line
+        from _lines as l
+        asof left join boundaries as b on l._k > b.accepted_before
+        where trim(coalesce(l.line, '')) <> ''
+        """
+    )
+    return []
+
+
+READERS = {"csv": _read_csv, "parquet": _read_parquet, "jsonl": _read_jsonl}
+
+
+def read_file(con: duckdb.DuckDBPyConnection, file: LandingFile) -> list[str]:
+    """Fill `_incoming` and `_malformed` from the file; return contract columns it lacks."""
+    return READERS[file.fmt](con, file)

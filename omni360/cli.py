@@ -1,0 +1,238 @@
+"""The `omni360` command: generate demo data, run the pipeline, inspect what was loaded."""
+
+from __future__ import annotations
+
+import os
+import sys
+import uuid
+from datetime import date
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from omni360.db import DatabaseBusyError, connect
+from omni360.ingestion.discovery import LandingZoneError, check_landing_dir
+from omni360.settings import DEFAULT_DB, DEFAULT_LANDING, PROJECT_ROOT, Settings
+
+app = typer.Typer(
+    help="omni360: one customer across every channel — warehouse-native customer-data platform.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+console = Console(stderr=True)
+
+LandingOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--landing",
+        help=f"Landing-zone folder [env: LANDING_DIR; default: {DEFAULT_LANDING}]",
+        show_default=False,
+    ),
+]
+DbOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--db",
+        help=f"DuckDB warehouse file [env: OMNI360_DB; default: {DEFAULT_DB}]",
+        show_default=False,
+    ),
+]
+
+
+def _fail(message: str, code: int = 2) -> typer.Exit:
+    console.print(f"[bold red]error:[/] {message}")
+    return typer.Exit(code)
+
+
+def _progress() -> Progress:
+    return Progress(
+        TextColumn("[bold]{task.description:<34}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        transient=False,
+    )
+
+
+@app.command()
+def generate(
+    landing: LandingOption = None,
+    truth: Annotated[
+        Path | None,
+        typer.Option(
+            help="Folder for the ground truth (outside the landing zone) "
+            "[default: a 'truth' folder beside the landing zone]",
+            show_default=False,
+        ),
+    ] = None,
+    customers: Annotated[int, typer.Option(min=1, help="Number of people")] = 5000,
+    seed: Annotated[int, typer.Option(help="Random seed: same seed, same files")] = 42,
+    days: Annotated[int, typer.Option(min=1, help="Days of history")] = 120,
+    end_date: Annotated[str, typer.Option(help="Last day of history (YYYY-MM-DD)")] = "2026-10-31",
+    broken_rows: Annotated[
+        int, typer.Option(min=0, help="Contract-breaking rows to inject (for quarantine tests)")
+    ] = 0,
+) -> None:
+    """Write a realistic demo landing zone (and its ground truth) for N customers."""
+    from omni360.generator import generate as run_generator
+
+    settings = Settings.resolve(landing=landing)
+    truth_dir = (truth or settings.landing_dir.parent / "truth").resolve()
+    try:
+        last_day = date.fromisoformat(end_date)
+    except ValueError:
+        raise _fail(f"--end-date must be YYYY-MM-DD, got {end_date!r}") from None
+    with _progress() as progress:
+        tasks: dict[str, int] = {}
+
+        def on_progress(step: str, done: int, total: int) -> None:
+            if step not in tasks:
+                tasks[step] = progress.add_task(step, total=total)
+            progress.update(tasks[step], completed=done, total=total)
+
+        try:
+            summary = run_generator(
+                settings.landing_dir,
+                truth_dir,
+                customers=customers,
+                seed=seed,
+                end_date=last_day,
+                days=days,
+                broken_rows=broken_rows,
+                on_progress=on_progress,
+            )
+        except ValueError as error:
+            raise _fail(str(error)) from None
+    console.print(
+        f"[green]wrote[/] {sum(summary.files_written.values())} files, "
+        f"{sum(summary.rows_written.values()):,} rows to {settings.landing_dir}; "
+        f"ground truth in {truth_dir}"
+    )
+
+
+@app.command()
+def run(landing: LandingOption = None, db: DbOption = None) -> None:
+    """Materialize every asset: load new landing files, then build and test the dbt models."""
+    settings = Settings.resolve(landing, db)
+    try:
+        check_landing_dir(settings.landing_dir)
+    except LandingZoneError as error:
+        raise _fail(str(error)) from None
+    from orchestration.runner import run_pipeline
+
+    with _progress() as progress:
+        task = progress.add_task("materializing assets", total=None)
+
+        def on_asset(done: int, total: int, label: str) -> None:
+            progress.update(task, completed=done, total=total, description=label[:34])
+
+        try:
+            outcome = run_pipeline(settings, run_id=str(uuid.uuid4()), on_asset=on_asset)
+        except DatabaseBusyError as error:
+            raise _fail(str(error), code=3) from None
+    _print_status(settings)
+    if not outcome.success:
+        raise _fail(f"run {outcome.run_id} failed: {outcome.failure}", code=1)
+    console.print(
+        f"[green]done[/]: {outcome.materialized} assets materialized, "
+        f"{outcome.checks_passed} checks passed, {outcome.checks_failed} failed "
+        f"(run {outcome.run_id}).\nWarehouse: {settings.db_path}\n"
+        "Look around: `omni360 status`, `omni360 ui` (Dagster lineage), or query "
+        f"`duckdb -readonly {settings.db_path}`."
+    )
+
+
+def _print_status(settings: Settings) -> None:
+    from omni360.ingestion.report import all_totals, quarantine_reasons
+
+    with connect(settings.db_path, read_only=True) as con:
+        totals = all_totals(con)
+        reasons = quarantine_reasons(con)
+    table = Table(title=f"Loaded into {settings.db_path.name}", title_justify="left")
+    for header in (
+        "source",
+        "files",
+        "rows in raw",
+        "read",
+        "loaded",
+        "duplicates",
+        "quarantined",
+        "unreadable",
+        "last load (UTC)",
+    ):
+        table.add_column(header, justify="left" if header == "source" else "right")
+    for t in totals:
+        table.add_row(
+            t.source,
+            f"{t.files:,}",
+            f"{t.table_rows:,}",
+            f"{t.rows_read:,}",
+            f"{t.rows_loaded:,}",
+            f"{t.rows_duplicate:,}",
+            f"{t.quarantined_rows:,}",
+            f"{t.unreadable_files:,}",
+            (t.last_loaded_at or "—")[:19],
+        )
+    out = Console()
+    out.print(table)
+    if reasons:
+        quarantine = Table(title="Quarantine: most frequent reasons", title_justify="left")
+        for header in ("source", "reason", "rows", "first at"):
+            quarantine.add_column(header)
+        for source, reason, n_rows, example in reasons:
+            quarantine.add_row(source, reason, f"{n_rows:,}", example)
+        out.print(quarantine)
+    else:
+        out.print("Quarantine is empty.")
+
+
+@app.command()
+def status(db: DbOption = None) -> None:
+    """Show what is loaded per source and what was quarantined, and why."""
+    settings = Settings.resolve(db=db)
+    if not settings.db_path.exists():
+        raise _fail(f"no warehouse at {settings.db_path}: run `omni360 run` first")
+    try:
+        _print_status(settings)
+    except DatabaseBusyError as error:
+        raise _fail(str(error), code=3) from None
+
+
+@app.command()
+def ui(
+    landing: LandingOption = None,
+    db: DbOption = None,
+    port: Annotated[int, typer.Option(help="Port of the web UI on 127.0.0.1")] = 3000,
+) -> None:
+    """Open the Dagster UI (asset lineage, runs, checks) on http://127.0.0.1:PORT."""
+    settings = Settings.resolve(landing, db)
+    settings.export()
+    home = Path(os.environ.get("DAGSTER_HOME") or PROJECT_ROOT / ".dagster_home").resolve()
+    home.mkdir(parents=True, exist_ok=True)
+    instance_config = home / "dagster.yaml"
+    if not instance_config.exists():
+        instance_config.write_text((PROJECT_ROOT / "orchestration" / "dagster.yaml").read_text())
+    os.environ["DAGSTER_HOME"] = str(home)
+    dagster = Path(sys.executable).with_name("dagster")
+    os.execv(
+        dagster,
+        [
+            str(dagster),
+            "dev",
+            "-m",
+            "orchestration.definitions",
+            "-h",
+            "127.0.0.1",
+            "-p",
+            str(port),
+        ],
+    )
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,1 @@
+"""Dagster wiring of omni360: which assets exist, how they connect, when they run."""

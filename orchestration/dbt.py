@@ -1,0 +1,62 @@
+"""The dbt project as Dagster assets: every model, seed and snapshot; dbt tests as checks."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+import dagster as dg
+from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_assets
+
+from omni360.settings import PROJECT_ROOT
+
+dbt_project = DbtProject(project_dir=PROJECT_ROOT, profiles_dir=PROJECT_ROOT)
+# Under `dagster dev`, re-parse on load so edits to models show up without a manual step.
+dbt_project.prepare_if_dev()
+
+DEFAULT_OWNER = "team:analytics-engineering"
+
+
+def ensure_manifest() -> None:
+    """Parse the dbt project when its manifest is missing or older than any project file."""
+    manifest = dbt_project.manifest_path
+    watched = [PROJECT_ROOT / "dbt_project.yml"] + [
+        path
+        for folder in ("models", "macros", "seeds")
+        for path in (PROJECT_ROOT / folder).rglob("*")
+        if path.is_file()
+    ]
+    newest = max(path.stat().st_mtime for path in watched)
+    if not manifest.exists() or manifest.stat().st_mtime < newest:
+        dbt_project.preparer.prepare(dbt_project)
+
+
+class Omni360Translator(DagsterDbtTranslator):
+    """Groups follow the project's layers (folders); owners come from `meta.owner`."""
+
+    def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str | None:
+        fqn = dbt_resource_props.get("fqn", [])
+        if dbt_resource_props["resource_type"] == "seed":
+            return "seeds"
+        return fqn[1] if len(fqn) > 2 else "dbt"
+
+    def get_owners(self, dbt_resource_props: Mapping[str, Any]) -> list[str]:
+        owner = dbt_resource_props.get("meta", {}).get("owner")
+        return [owner] if owner else [DEFAULT_OWNER]
+
+
+def build_dbt_assets() -> dg.AssetsDefinition:
+    ensure_manifest()
+
+    @dbt_assets(
+        manifest=dbt_project.manifest_path,
+        project=dbt_project,
+        dagster_dbt_translator=Omni360Translator(),
+        pool="duckdb",
+        name="omni360_dbt_models",
+    )
+    def omni360_dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource) -> Iterator[Any]:
+        """`dbt build` of the selected models: seeds, models and their tests, in order."""
+        yield from dbt.cli(["build"], context=context).stream()
+
+    return omni360_dbt_models

@@ -1,0 +1,36 @@
+"""The omni360 code location: landing zone → raw tables → dbt layers, one connected graph.
+
+Every step writes to one DuckDB file, which admits a single writer, so steps run one after
+another in one process (`in_process_executor`) and share the `duckdb` pool.
+"""
+
+from __future__ import annotations
+
+import dagster as dg
+from dagster_dbt import DbtCliResource
+
+from omni360.settings import Settings
+from orchestration.automation import daily_schedule, landing_zone_sensor, pipeline_job
+from orchestration.dbt import build_dbt_assets, dbt_project
+from orchestration.ingestion import landing_specs, raw_landing_tables
+from orchestration.resources import Warehouse
+
+
+def build_definitions(settings: Settings) -> dg.Definitions:
+    settings.export()
+    return dg.Definitions(
+        assets=[*landing_specs, raw_landing_tables, build_dbt_assets()],
+        jobs=[pipeline_job],
+        schedules=[daily_schedule],
+        sensors=[landing_zone_sensor],
+        resources={
+            "warehouse": Warehouse(
+                db_path=str(settings.db_path), landing_dir=str(settings.landing_dir)
+            ),
+            "dbt": DbtCliResource(project_dir=dbt_project),
+        },
+        executor=dg.in_process_executor,
+    )
+
+
+defs = build_definitions(Settings.resolve())

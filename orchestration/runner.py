@@ -1,0 +1,70 @@
+"""Running the whole pipeline in-process (what `omni360 run` does), reporting progress."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import dagster as dg
+
+from omni360.settings import Settings
+from orchestration.automation import pipeline_job
+from orchestration.definitions import build_definitions
+
+
+@dataclass(frozen=True)
+class RunOutcome:
+    run_id: str
+    success: bool
+    materialized: int
+    checks_passed: int
+    checks_failed: int
+    failure: str | None
+
+
+def _instance() -> dg.DagsterInstance:
+    """The instance in DAGSTER_HOME when one is set (runs then show in the UI), else ephemeral."""
+    try:
+        return dg.DagsterInstance.get()
+    except dg.DagsterInvariantViolationError:
+        return dg.DagsterInstance.ephemeral()
+
+
+def run_pipeline(
+    settings: Settings,
+    run_id: str,
+    on_asset: Callable[[int, int, str], None] | None = None,
+) -> RunOutcome:
+    """Materialize every asset of the pipeline job for these settings."""
+    defs = build_definitions(settings)
+    job = defs.resolve_job_def(pipeline_job.name)
+    total = len(job.asset_layer.executable_asset_keys)
+    counts = {"materialized": 0, "passed": 0, "failed": 0}
+
+    def listen(entry: dg.EventLogEntry) -> None:
+        event = entry.dagster_event
+        if event is None:
+            return
+        if event.event_type == dg.DagsterEventType.ASSET_MATERIALIZATION:
+            counts["materialized"] += 1
+            if on_asset:
+                on_asset(counts["materialized"], total, event.asset_key.to_user_string())
+        elif event.event_type == dg.DagsterEventType.ASSET_CHECK_EVALUATION:
+            passed = event.event_specific_data.passed
+            counts["passed" if passed else "failed"] += 1
+
+    with _instance() as instance:
+        instance.add_event_listener(run_id, listen)
+        result = job.execute_in_process(instance=instance, run_id=run_id, raise_on_error=False)
+        failure = None
+        if not result.success:
+            failed = [e for e in result.all_events if e.is_failure]
+            failure = failed[0].message if failed else "see the run's logs"
+    return RunOutcome(
+        run_id=run_id,
+        success=result.success,
+        materialized=counts["materialized"],
+        checks_passed=counts["passed"],
+        checks_failed=counts["failed"],
+        failure=failure,
+    )

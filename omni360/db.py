@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 from pathlib import Path
 
@@ -19,14 +20,17 @@ def _is_lock_error(error: Exception) -> bool:
 
 
 def connect(
-    db_path: Path, *, read_only: bool = False, wait_seconds: float = 120.0
+    db_path: Path, *, read_only: bool = False, wait_seconds: float | None = None
 ) -> duckdb.DuckDBPyConnection:
     """Connect to the warehouse file, retrying while another process holds its lock.
 
     DuckDB allows one writing process per file. Instead of failing on "Could not set lock on
     file", a caller waits up to `wait_seconds` (with backoff) and then gets a clear
-    `DatabaseBusyError`. Sessions always run in UTC.
+    `DatabaseBusyError`; the default wait is `OMNI360_LOCK_WAIT` seconds (120 when unset).
+    Sessions always run in UTC.
     """
+    if wait_seconds is None:
+        wait_seconds = float(os.environ.get("OMNI360_LOCK_WAIT", "120"))
     if read_only and not db_path.exists():
         raise FileNotFoundError(f"no warehouse at {db_path}: run `omni360 run` first")
     if not read_only:

@@ -10,6 +10,10 @@ channel_aliases as (
     select * from {{ ref('channel_aliases') }}
 ),
 
+channels as (
+    select * from {{ ref('channels') }}
+),
+
 calling_codes as (
     select * from {{ ref('country_calling_codes') }}
 ),
@@ -93,8 +97,9 @@ normalized_events as (
         {{ clean_text('extracted_events.campaign_medium') }} as campaign_medium,
         {{ clean_text('extracted_events.campaign_name') }} as campaign_name,
         case
-            when medium_aliases.channel is not null then medium_aliases.channel
+            when medium_channels.channel_group = 'organic' then medium_channels.channel
             when source_aliases.channel is not null then source_aliases.channel
+            when medium_aliases.channel is not null then medium_aliases.channel
             when
                 {{ clean_text('extracted_events.campaign_medium') }} is not null
                 or {{ clean_text('extracted_events.campaign_source') }} is not null
@@ -124,6 +129,8 @@ normalized_events as (
     cross join phone_rules
     left join channel_aliases as medium_aliases
         on {{ channel_key('extracted_events.campaign_medium') }} = medium_aliases.alias
+    left join channels as medium_channels
+        on medium_aliases.channel = medium_channels.channel
     left join channel_aliases as source_aliases
         on {{ channel_key('extracted_events.campaign_source') }} = source_aliases.alias
 ),

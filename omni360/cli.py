@@ -16,12 +16,13 @@ from rich.table import Table
 
 from omni360.db import DatabaseBusyError, connect
 from omni360.ingestion.discovery import LandingZoneError, check_landing_dir
-from omni360.settings import DEFAULT_DB, DEFAULT_LANDING, PROJECT_ROOT, Settings
+from omni360.settings import DEFAULT_DB, DEFAULT_LANDING, Settings
 
 app = typer.Typer(
     help="omni360: one customer across every channel — warehouse-native customer-data platform.",
     no_args_is_help=True,
     add_completion=False,
+    pretty_exceptions_show_locals=False,
 )
 console = Console(stderr=True)
 
@@ -140,7 +141,8 @@ def run(landing: LandingOption = None, db: DbOption = None) -> None:
         raise _fail(f"run {outcome.run_id} failed: {outcome.failure}", code=1)
     console.print(
         f"[green]done[/]: {outcome.materialized} assets materialized, "
-        f"{outcome.checks_passed} checks passed, {outcome.checks_failed} failed "
+        f"{outcome.checks_passed} checks passed, {outcome.checks_warned} warned, "
+        f"{outcome.checks_failed} failed "
         f"(run {outcome.run_id}).\nWarehouse: {settings.db_path}\n"
         "Look around: `omni360 status`, `omni360 ui` (Dagster lineage), or query "
         f"`duckdb -readonly {settings.db_path}`."
@@ -153,16 +155,15 @@ def _print_status(settings: Settings) -> None:
     with connect(settings.db_path, read_only=True) as con:
         totals = all_totals(con)
         reasons = quarantine_reasons(con)
-    table = Table(title=f"Loaded into {settings.db_path.name}", title_justify="left")
+    table = Table(title=f"Loaded into {settings.db_path}", title_justify="left")
     for header in (
         "source",
         "files",
-        "rows in raw",
         "read",
         "loaded",
         "duplicates",
         "quarantined",
-        "unreadable",
+        "unreadable files",
         "last load (UTC)",
     ):
         table.add_column(header, justify="left" if header == "source" else "right")
@@ -170,15 +171,15 @@ def _print_status(settings: Settings) -> None:
         table.add_row(
             t.source,
             f"{t.files:,}",
-            f"{t.table_rows:,}",
             f"{t.rows_read:,}",
             f"{t.rows_loaded:,}",
             f"{t.rows_duplicate:,}",
             f"{t.quarantined_rows:,}",
             f"{t.unreadable_files:,}",
-            (t.last_loaded_at or "—")[:19],
+            (t.last_loaded_at or "-")[:19],
         )
-    out = Console()
+    # Piped output (logs, CI) gets a fixed width instead of an 80-column squeeze.
+    out = Console(width=None if sys.stdout.isatty() else 150)
     out.print(table)
     if reasons:
         quarantine = Table(title="Quarantine: most frequent reasons", title_justify="left")
@@ -212,12 +213,9 @@ def ui(
     """Open the Dagster UI (asset lineage, runs, checks) on http://127.0.0.1:PORT."""
     settings = Settings.resolve(landing, db)
     settings.export()
-    home = Path(os.environ.get("DAGSTER_HOME") or PROJECT_ROOT / ".dagster_home").resolve()
-    home.mkdir(parents=True, exist_ok=True)
-    instance_config = home / "dagster.yaml"
-    if not instance_config.exists():
-        instance_config.write_text((PROJECT_ROOT / "orchestration" / "dagster.yaml").read_text())
-    os.environ["DAGSTER_HOME"] = str(home)
+    from orchestration.instance import prepare_dagster_home
+
+    prepare_dagster_home()
     dagster = Path(sys.executable).with_name("dagster")
     os.execv(
         dagster,

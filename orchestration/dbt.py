@@ -1,8 +1,9 @@
 """The dbt project as Dagster assets: every model, seed and snapshot; dbt tests as checks."""
 
-from __future__ import annotations
 
+import sys
 from collections.abc import Iterator, Mapping
+from pathlib import Path
 from typing import Any
 
 import dagster as dg
@@ -11,14 +12,22 @@ from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_as
 from omni360.settings import PROJECT_ROOT
 
 dbt_project = DbtProject(project_dir=PROJECT_ROOT, profiles_dir=PROJECT_ROOT)
-# Under `dagster dev`, re-parse on load so edits to models show up without a manual step.
-dbt_project.prepare_if_dev()
+# The dbt installed beside this Python, whether or not its folder is on PATH.
+DBT_EXECUTABLE = str(Path(sys.executable).with_name("dbt"))
 
 DEFAULT_OWNER = "team:analytics-engineering"
 
 
+def dbt_resource() -> DbtCliResource:
+    return DbtCliResource(project_dir=dbt_project, dbt_executable=DBT_EXECUTABLE)
+
+
 def ensure_manifest() -> None:
-    """Parse the dbt project when its manifest is missing or older than any project file."""
+    """Parse the dbt project when its manifest is missing or older than any project file.
+
+    Runs whenever definitions load (also under `dagster dev`), so edited models show up
+    without a manual step, and costs nothing when the manifest is current.
+    """
     manifest = dbt_project.manifest_path
     watched = [PROJECT_ROOT / "dbt_project.yml"] + [
         path
@@ -28,7 +37,7 @@ def ensure_manifest() -> None:
     ]
     newest = max(path.stat().st_mtime for path in watched)
     if not manifest.exists() or manifest.stat().st_mtime < newest:
-        dbt_project.preparer.prepare(dbt_project)
+        dbt_resource().cli(["parse", "--quiet"], target_path=dbt_project.target_path).wait()
 
 
 class Omni360Translator(DagsterDbtTranslator):

@@ -7,11 +7,10 @@ another in one process (`in_process_executor`) and share the `duckdb` pool.
 from __future__ import annotations
 
 import dagster as dg
-from dagster_dbt import DbtCliResource
 
 from omni360.settings import Settings
 from orchestration.automation import daily_schedule, landing_zone_sensor, pipeline_job
-from orchestration.dbt import build_dbt_assets, dbt_project
+from orchestration.dbt import build_dbt_assets, dbt_resource
 from orchestration.ingestion import landing_specs, raw_landing_tables
 from orchestration.resources import Warehouse
 
@@ -27,7 +26,7 @@ def build_definitions(settings: Settings) -> dg.Definitions:
             "warehouse": Warehouse(
                 db_path=str(settings.db_path), landing_dir=str(settings.landing_dir)
             ),
-            "dbt": DbtCliResource(project_dir=dbt_project),
+            "dbt": dbt_resource(),
         },
         executor=dg.in_process_executor,
     )

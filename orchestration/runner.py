@@ -10,6 +10,7 @@ import dagster as dg
 from omni360.settings import Settings
 from orchestration.automation import pipeline_job
 from orchestration.definitions import build_definitions
+from orchestration.instance import prepare_dagster_home
 
 
 @dataclass(frozen=True)
@@ -19,15 +20,8 @@ class RunOutcome:
     materialized: int
     checks_passed: int
     checks_failed: int
+    checks_warned: int
     failure: str | None
-
-
-def _instance() -> dg.DagsterInstance:
-    """The instance in DAGSTER_HOME when one is set (runs then show in the UI), else ephemeral."""
-    try:
-        return dg.DagsterInstance.get()
-    except dg.DagsterInvariantViolationError:
-        return dg.DagsterInstance.ephemeral()
 
 
 def run_pipeline(
@@ -39,7 +33,7 @@ def run_pipeline(
     defs = build_definitions(settings)
     job = defs.resolve_job_def(pipeline_job.name)
     total = len(job.asset_layer.executable_asset_keys)
-    counts = {"materialized": 0, "passed": 0, "failed": 0}
+    counts = {"materialized": 0, "passed": 0, "failed": 0, "warned": 0}
 
     def listen(entry: dg.EventLogEntry) -> None:
         event = entry.dagster_event
@@ -50,10 +44,16 @@ def run_pipeline(
             if on_asset:
                 on_asset(counts["materialized"], total, event.asset_key.to_user_string())
         elif event.event_type == dg.DagsterEventType.ASSET_CHECK_EVALUATION:
-            passed = event.event_specific_data.passed
-            counts["passed" if passed else "failed"] += 1
+            check = event.event_specific_data
+            if check.passed:
+                counts["passed"] += 1
+            elif check.severity == dg.AssetCheckSeverity.WARN:
+                counts["warned"] += 1
+            else:
+                counts["failed"] += 1
 
-    with _instance() as instance:
+    prepare_dagster_home()
+    with dg.DagsterInstance.get() as instance:
         instance.add_event_listener(run_id, listen)
         result = job.execute_in_process(instance=instance, run_id=run_id, raise_on_error=False)
         failure = None
@@ -66,5 +66,6 @@ def run_pipeline(
         materialized=counts["materialized"],
         checks_passed=counts["passed"],
         checks_failed=counts["failed"],
+        checks_warned=counts["warned"],
         failure=failure,
     )

@@ -99,4 +99,4 @@ def test_lineage_is_one_connected_graph(pipeline_run: PipelineRun) -> None:
     for source in ("orders", "events", "consents"):
         raw = dg.AssetKey(["raw", source])
         assert dg.AssetKey(["landing", source]) in graph.get(raw).parent_keys
-        assert dg.AssetKey([f"stg_{source}"]) in graph.get(raw).child_keys
+        assert dg.AssetKey(["staging", f"stg_{source}"]) in graph.get(raw).child_keys

@@ -139,6 +139,12 @@ def run(landing: LandingOption = None, db: DbOption = None) -> None:
     _print_status(settings)
     if not outcome.success:
         raise _fail(f"run {outcome.run_id} failed: {outcome.failure}", code=1)
+    if outcome.checks_failed:
+        raise _fail(
+            f"run {outcome.run_id}: {outcome.checks_failed} checks failed "
+            "(see `omni360 ui` → Runs, or `omni360 status`)",
+            code=1,
+        )
     console.print(
         f"[green]done[/]: {outcome.materialized} assets materialized, "
         f"{outcome.checks_passed} checks passed, {outcome.checks_warned} warned, "

@@ -1,4 +1,35 @@
 {%- set mobile_device_types = var('mobile_device_types') -%}
+{#- every path read from the Segment payload (parsed once where the engine can) -#}
+{%- set payload_paths = [
+    'context.device.id',
+    'context.device.type',
+    'context.device.token',
+    'traits.email',
+    'context.traits.email',
+    'traits.phone',
+    'context.traits.phone',
+    'traits.loyalty_card_id',
+    'context.traits.loyalty_card_id',
+    'traits.first_name',
+    'traits.firstName',
+    'context.traits.first_name',
+    'context.traits.firstName',
+    'traits.last_name',
+    'traits.lastName',
+    'context.traits.last_name',
+    'context.traits.lastName',
+    'context.page.url',
+    'context.page.referrer',
+    'context.campaign.source',
+    'context.campaign.medium',
+    'context.campaign.name',
+    'properties.product_id',
+    'properties.order_id',
+    'properties.revenue',
+    'properties.price',
+    'properties.currency',
+    'properties.products',
+] -%}
 
 with
 
@@ -31,44 +62,44 @@ extracted_events as (
         event_timestamp,
         anonymous_id,
         user_id,
-        {{ json_text('payload', 'context.device.id') }} as device_id,
-        {{ json_text('payload', 'context.device.type') }} as device_type,
-        {{ json_text('payload', 'context.device.token') }} as push_token,
+        {{ json_text('payload', 'context.device.id', payload_paths) }} as device_id,
+        {{ json_text('payload', 'context.device.type', payload_paths) }} as device_type,
+        {{ json_text('payload', 'context.device.token', payload_paths) }} as push_token,
         coalesce(
-            {{ json_text('payload', 'traits.email') }},
-            {{ json_text('payload', 'context.traits.email') }}
+            {{ json_text('payload', 'traits.email', payload_paths) }},
+            {{ json_text('payload', 'context.traits.email', payload_paths) }}
         ) as email,
         coalesce(
-            {{ json_text('payload', 'traits.phone') }},
-            {{ json_text('payload', 'context.traits.phone') }}
+            {{ json_text('payload', 'traits.phone', payload_paths) }},
+            {{ json_text('payload', 'context.traits.phone', payload_paths) }}
         ) as phone,
         coalesce(
-            {{ json_text('payload', 'traits.loyalty_card_id') }},
-            {{ json_text('payload', 'context.traits.loyalty_card_id') }}
+            {{ json_text('payload', 'traits.loyalty_card_id', payload_paths) }},
+            {{ json_text('payload', 'context.traits.loyalty_card_id', payload_paths) }}
         ) as loyalty_card_id,
         coalesce(
-            {{ json_text('payload', 'traits.first_name') }},
-            {{ json_text('payload', 'traits.firstName') }},
-            {{ json_text('payload', 'context.traits.first_name') }},
-            {{ json_text('payload', 'context.traits.firstName') }}
+            {{ json_text('payload', 'traits.first_name', payload_paths) }},
+            {{ json_text('payload', 'traits.firstName', payload_paths) }},
+            {{ json_text('payload', 'context.traits.first_name', payload_paths) }},
+            {{ json_text('payload', 'context.traits.firstName', payload_paths) }}
         ) as first_name,
         coalesce(
-            {{ json_text('payload', 'traits.last_name') }},
-            {{ json_text('payload', 'traits.lastName') }},
-            {{ json_text('payload', 'context.traits.last_name') }},
-            {{ json_text('payload', 'context.traits.lastName') }}
+            {{ json_text('payload', 'traits.last_name', payload_paths) }},
+            {{ json_text('payload', 'traits.lastName', payload_paths) }},
+            {{ json_text('payload', 'context.traits.last_name', payload_paths) }},
+            {{ json_text('payload', 'context.traits.lastName', payload_paths) }}
         ) as last_name,
-        {{ json_text('payload', 'context.page.url') }} as page_url,
-        {{ json_text('payload', 'context.page.referrer') }} as referrer,
-        {{ json_text('payload', 'context.campaign.source') }} as campaign_source,
-        {{ json_text('payload', 'context.campaign.medium') }} as campaign_medium,
-        {{ json_text('payload', 'context.campaign.name') }} as campaign_name,
-        {{ json_text('payload', 'properties.product_id') }} as product_id,
-        {{ json_text('payload', 'properties.order_id') }} as order_id,
-        {{ json_text('payload', 'properties.revenue') }} as revenue,
-        {{ json_text('payload', 'properties.price') }} as price,
-        {{ json_text('payload', 'properties.currency') }} as currency,
-        {{ json_text('payload', 'properties.products') }} as products,
+        {{ json_text('payload', 'context.page.url', payload_paths) }} as page_url,
+        {{ json_text('payload', 'context.page.referrer', payload_paths) }} as referrer,
+        {{ json_text('payload', 'context.campaign.source', payload_paths) }} as campaign_source,
+        {{ json_text('payload', 'context.campaign.medium', payload_paths) }} as campaign_medium,
+        {{ json_text('payload', 'context.campaign.name', payload_paths) }} as campaign_name,
+        {{ json_text('payload', 'properties.product_id', payload_paths) }} as product_id,
+        {{ json_text('payload', 'properties.order_id', payload_paths) }} as order_id,
+        {{ json_text('payload', 'properties.revenue', payload_paths) }} as revenue,
+        {{ json_text('payload', 'properties.price', payload_paths) }} as price,
+        {{ json_text('payload', 'properties.currency', payload_paths) }} as currency,
+        {{ json_text('payload', 'properties.products', payload_paths) }} as products,
         _source_file,
         _source_line,
         _loaded_at

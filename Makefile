@@ -29,7 +29,7 @@ test: setup ## lint, then the whole test suite
 lint: setup ## ruff on Python, sqlfluff (dbt templater) on SQL
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/sqlfluff lint models macros --processes 2
+	$(BIN)/sqlfluff lint models --processes 2
 
 ui: setup ## Dagster UI on the demo warehouse
 	$(BIN)/omni360 ui --landing $(DEMO)/landing --db $(DEMO)/omni360.duckdb

@@ -1,6 +1,5 @@
 """The dbt project as Dagster assets: every model, seed and snapshot; dbt tests as checks."""
 
-
 import sys
 from collections.abc import Iterator, Mapping
 from pathlib import Path

@@ -1,6 +1,5 @@
 """Ingestion assets: each landing-zone folder feeds one table of the `raw` schema."""
 
-
 from collections.abc import Iterator
 from pathlib import Path
 

@@ -28,6 +28,7 @@ def run_pipeline(
     settings: Settings,
     run_id: str,
     on_asset: Callable[[int, int, str], None] | None = None,
+    log_level: str = "WARNING",
 ) -> RunOutcome:
     """Materialize every asset of the pipeline job for these settings."""
     defs = build_definitions(settings)
@@ -55,7 +56,12 @@ def run_pipeline(
     prepare_dagster_home()
     with dg.DagsterInstance.get() as instance:
         instance.add_event_listener(run_id, listen)
-        result = job.execute_in_process(instance=instance, run_id=run_id, raise_on_error=False)
+        result = job.execute_in_process(
+            run_config={"loggers": {"console": {"config": {"log_level": log_level}}}},
+            instance=instance,
+            run_id=run_id,
+            raise_on_error=False,
+        )
         failure = None
         if not result.success:
             failed = [e for e in result.all_events if e.is_failure]

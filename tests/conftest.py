@@ -24,7 +24,6 @@ class PipelineRun:
 def pipeline_run(tmp_path_factory: pytest.TempPathFactory) -> PipelineRun:
     """A small demo landing zone (with contract-breaking rows) loaded and built end to end."""
     from omni360.generator import generate
-
     from orchestration.runner import run_pipeline
 
     root = tmp_path_factory.mktemp("pipeline")

@@ -209,6 +209,15 @@ def test_unreadable_file_is_reported_not_fatal(
     assert source_totals(con, "products").unreadable_files == 0
 
 
+def test_corrupt_gzip_csv_is_reported_not_fatal(
+    landing: Path, con: duckdb.DuckDBPyConnection
+) -> None:
+    (landing / "stores" / "more.csv.gz").write_bytes(b"store_id,name\nnot gzip at all")
+    loads = {x.file: x for x in load_landing(con, landing, ["stores"])["stores"]}
+    assert loads["stores/more.csv.gz"].status == "failed"
+    assert loads["stores/stores.csv"].status == "loaded"
+
+
 def test_missing_landing_zone_is_a_clear_error(
     tmp_path: Path, con: duckdb.DuckDBPyConnection
 ) -> None:

@@ -8,6 +8,7 @@ counted as a duplicate and skipped. For every file: read = loaded + quarantined 
 
 from __future__ import annotations
 
+import csv
 import hashlib
 import time
 import uuid
@@ -178,7 +179,7 @@ def load_file(
     con.execute("begin transaction")
     try:
         read, loaded, quarantined, duplicate = _load_rows(con, file, load_id)
-    except (duckdb.IOException, duckdb.InvalidInputException) as error:
+    except (duckdb.IOException, duckdb.InvalidInputException, OSError, csv.Error) as error:
         con.execute("rollback")
         message = str(error).strip().splitlines()[0][:500]
         load = FileLoad(

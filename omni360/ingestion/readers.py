@@ -8,6 +8,7 @@
 from __future__ import annotations
 
 import csv
+import gzip
 
 import duckdb
 
@@ -58,19 +59,15 @@ def _columns_of(con: duckdb.DuckDBPyConnection, relation_sql: str) -> list[str]:
     return [row[0] for row in con.execute(f"describe select * from {relation_sql}").fetchall()]
 
 
-def _first_line(con: duckdb.DuckDBPyConnection, file: LandingFile) -> str | None:
-    row = con.execute(
-        "select line from read_csv(?, columns = {'line': 'VARCHAR'}, header = false, "
-        "delim = ?, quote = '', escape = '', auto_detect = false) limit 1",
-        [str(file.path), _LINE_DELIMITER],
-    ).fetchone()
-    return row[0] if row else None
+def _csv_header(file: LandingFile) -> list[str]:
+    """Column names from the header record, made unique (a repeated name gets a suffix).
 
-
-def _csv_header(con: duckdb.DuckDBPyConnection, file: LandingFile) -> list[str]:
-    """Column names from the header line, made unique (a repeated name gets a suffix)."""
-    line = _first_line(con, file)
-    names = next(csv.reader([line])) if line else []
+    Only the header is read here (Python's csv module copes with a BOM and any line ending);
+    the records themselves are read by DuckDB.
+    """
+    opener = gzip.open if file.path.name.lower().endswith(".gz") else open
+    with opener(file.path, "rt", encoding="utf-8-sig", errors="replace", newline="") as handle:
+        names = next(csv.reader(handle), [])
     unique: list[str] = []
     for name in names:
         candidate, n = name, 1
@@ -85,7 +82,7 @@ def _read_csv(con: duckdb.DuckDBPyConnection, file: LandingFile) -> list[str]:
     path = _quote_literal(str(file.path))
     con.execute("drop table if exists _rej_errors")
     con.execute("drop table if exists _rej_scans")
-    file_columns = _csv_header(con, file)
+    file_columns = _csv_header(file)
     if not file_columns:  # an empty file holds no record
         _create_empty(con, file.source)
         return []

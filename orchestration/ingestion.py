@@ -78,7 +78,7 @@ def raw_landing_tables(
             context.log.warning(f"{load.file}: unreadable ({load.error})")
 
     with warehouse.connection() as con:
-        results = load_landing(con, Path(warehouse.landing_dir), selected, context.run_id, log)
+        results = load_landing(con, Path(warehouse.landing_dir), selected, context.run.run_id, log)
         for name in selected:
             loads = results[name]
             this_run = [x for x in loads if x.status == "loaded"]

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,6 +23,19 @@ class PipelineRun:
     outcome: object  # orchestration.runner.RunOutcome
 
 
+@pytest.fixture(scope="session", autouse=True)
+def dagster_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """Runs made by the tests go to a throw-away Dagster instance, not the project's."""
+    home = tmp_path_factory.mktemp("dagster_home")
+    previous = os.environ.get("DAGSTER_HOME")
+    os.environ["DAGSTER_HOME"] = str(home)
+    yield home
+    if previous is None:
+        os.environ.pop("DAGSTER_HOME", None)
+    else:
+        os.environ["DAGSTER_HOME"] = previous
+
+
 @pytest.fixture(scope="session")
 def pipeline_run(tmp_path_factory: pytest.TempPathFactory) -> PipelineRun:
     """A small demo landing zone (with contract-breaking rows) loaded and built end to end."""
@@ -35,5 +51,5 @@ def pipeline_run(tmp_path_factory: pytest.TempPathFactory) -> PipelineRun:
         seed=7,
         broken_rows=BROKEN_ROWS,
     )
-    outcome = run_pipeline(settings, run_id="test-first-run")
+    outcome = run_pipeline(settings, run_id=str(uuid.uuid4()))
     return PipelineRun(settings, root / "truth", outcome)

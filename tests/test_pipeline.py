@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import uuid
 from collections import Counter
 
 import dagster as dg
@@ -81,12 +82,13 @@ def test_staging_is_typed_and_normalized(pipeline_run: PipelineRun) -> None:
 def test_second_run_loads_nothing_new(pipeline_run: PipelineRun) -> None:
     with connect(pipeline_run.settings.db_path, read_only=True) as con:
         before = {t.source: (t.files, t.table_rows, t.quarantined_rows) for t in all_totals(con)}
-    outcome = run_pipeline(pipeline_run.settings, run_id="test-second-run")
+    second_run_id = str(uuid.uuid4())
+    outcome = run_pipeline(pipeline_run.settings, run_id=second_run_id)
     assert outcome.success, outcome.failure
     with connect(pipeline_run.settings.db_path, read_only=True) as con:
         after = {t.source: (t.files, t.table_rows, t.quarantined_rows) for t in all_totals(con)}
         new_loads = con.execute(
-            "select count(*) from raw._load_log where run_id = 'test-second-run'"
+            "select count(*) from raw._load_log where run_id = ?", [second_run_id]
         ).fetchone()[0]
     assert after == before
     assert new_loads == 0

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import sys
 import uuid
+from contextlib import redirect_stdout
 from datetime import date
 from pathlib import Path
 from typing import Annotated
@@ -126,19 +127,23 @@ def run(landing: LandingOption = None, db: DbOption = None) -> None:
         raise _fail(str(error)) from None
     from orchestration.runner import run_pipeline
 
-    with _progress() as progress:
+    run_id = str(uuid.uuid4())
+    # dbt's own log lines go to a file; the terminal shows the progress bar and the summary.
+    log_path = settings.db_path.parent / "logs" / f"run-{run_id}.log"
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    with _progress() as progress, log_path.open("w") as log, redirect_stdout(log):
         task = progress.add_task("materializing assets", total=None)
 
         def on_asset(done: int, total: int, label: str) -> None:
             progress.update(task, completed=done, total=total, description=label[:34])
 
         try:
-            outcome = run_pipeline(settings, run_id=str(uuid.uuid4()), on_asset=on_asset)
+            outcome = run_pipeline(settings, run_id=run_id, on_asset=on_asset)
         except DatabaseBusyError as error:
             raise _fail(str(error), code=3) from None
     _print_status(settings)
     if not outcome.success:
-        raise _fail(f"run {outcome.run_id} failed: {outcome.failure}", code=1)
+        raise _fail(f"run {outcome.run_id} failed: {outcome.failure} (log: {log_path})", code=1)
     if outcome.checks_failed:
         raise _fail(
             f"run {outcome.run_id}: {outcome.checks_failed} checks failed "
@@ -149,9 +154,8 @@ def run(landing: LandingOption = None, db: DbOption = None) -> None:
         f"[green]done[/]: {outcome.materialized} assets materialized, "
         f"{outcome.checks_passed} checks passed, {outcome.checks_warned} warned, "
         f"{outcome.checks_failed} failed "
-        f"(run {outcome.run_id}).\nWarehouse: {settings.db_path}\n"
-        "Look around: `omni360 status`, `omni360 ui` (Dagster lineage), or query "
-        f"`duckdb -readonly {settings.db_path}`."
+        f"(run {outcome.run_id}).\nWarehouse: {settings.db_path}\nRun log:   {log_path}\n"
+        "Look around: `omni360 status`, `omni360 ui` (the Dagster lineage, runs and checks)."
     )
 
 

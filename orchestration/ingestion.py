@@ -77,10 +77,10 @@ def raw_landing_tables(
         if load is not None and load.status != "loaded":
             context.log.warning(f"{load.file}: unreadable ({load.error})")
 
+    landing_dir = Path(warehouse.landing_dir)
     with warehouse.connection() as con:
-        results = load_landing(con, Path(warehouse.landing_dir), selected, context.run.run_id, log)
-        for name in selected:
-            loads = results[name]
+        for name in selected:  # one source at a time, so each is reported as soon as it is done
+            loads = load_landing(con, landing_dir, [name], context.run.run_id, log)[name]
             this_run = [x for x in loads if x.status == "loaded"]
             totals = source_totals(con, name)
             yield dg.MaterializeResult(

@@ -10,7 +10,7 @@ import json
 import re
 from collections import Counter
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
@@ -19,10 +19,10 @@ import pyarrow.parquet as pq
 import pytest
 
 from omni360.contract import EVENT_TYPES, SOURCES, SURVEY_SCALES, Kind, Source
-from omni360.generator import GenerationSummary, generate
+from omni360.generator import GenerationSummary, delivery, generate
 
-CUSTOMERS = 200
-DAYS = 30
+CUSTOMERS = 150
+DAYS = 21
 SEED = 5
 BROKEN = 24
 
@@ -35,7 +35,14 @@ class Run:
 
 
 def _generate(root: Path, seed: int = SEED, broken_rows: int = 0) -> Run:
-    summary = generate(
+    with pytest.MonkeyPatch.context() as patch:  # several render groups, as at full size
+        patch.setattr(delivery, "RENDER_ROWS", 1_500)
+        summary = _run(root, seed, broken_rows)
+    return Run(root / "landing", root / "truth", summary)
+
+
+def _run(root: Path, seed: int, broken_rows: int) -> GenerationSummary:
+    return generate(
         root / "landing",
         root / "truth",
         customers=CUSTOMERS,
@@ -44,7 +51,6 @@ def _generate(root: Path, seed: int = SEED, broken_rows: int = 0) -> Run:
         end_date=date(2026, 10, 31),
         broken_rows=broken_rows,
     )
-    return Run(root / "landing", root / "truth", summary)
 
 
 @pytest.fixture(scope="module")
@@ -194,6 +200,21 @@ def test_every_source_folder_is_populated_and_the_summary_adds_up(clean: Run) ->
     assert any(p.name.endswith(".jsonl.gz") for p in _files(clean.landing, "events"))
     assert any(p.suffix == ".parquet" for p in _files(clean.landing, "message_events"))
     assert all(p.suffix == ".parquet" for p in _files(clean.landing, "products"))
+
+
+def test_daily_files_hold_the_rows_of_their_day(clean: Run) -> None:
+    """A day's file holds that day's rows (and, when it overlaps, a few of the day before)."""
+    checked = 0
+    for path in _files(clean.landing, "events"):
+        day = re.search(r"_(\d{4}-\d{2}-\d{2})\.jsonl", path.name)
+        if not day:
+            continue  # late drops and re-deliveries
+        for line in _text(path).splitlines():
+            stamp = datetime.fromisoformat(json.loads(line)["timestamp"])
+            lag = date.fromisoformat(day.group(1)) - stamp.astimezone(UTC).date()
+            assert lag.days in (0, 1), (path.name, stamp)
+            checked += 1
+    assert checked > 1_000
 
 
 def test_every_tabular_file_has_the_contract_columns(clean: Run) -> None:

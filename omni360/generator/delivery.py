@@ -19,7 +19,7 @@ import shutil
 import zlib
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
@@ -27,7 +27,6 @@ import numpy as np
 import pyarrow as pa
 
 from omni360.contract import SOURCES, Kind
-from omni360.generator.arrays import repeats
 from omni360.generator.clock import Window
 from omni360.generator.frames import Frame
 
@@ -60,7 +59,7 @@ FEEDS = {
         extra=(
             "provider",
             "['esputnik', 'turbosms', 'viber_business', 'telegram_bot', 'twilio', "
-            "'onesignal', 'firebase', 'appsflyer', 'firebase'][channel + 1]",
+            "'onesignal', 'firebase', 'braze', 'firebase'][channel + 1]",
         ),
     ),
     "support_tickets": Feed(period=7, copies=1),
@@ -87,13 +86,14 @@ class PlannedFile:
     extra: bool = False
     copy_of: str | None = None
     overlapped: bool = False  # repeats rows of, or is repeated by, another file
-    duplicates: int = field(default=0)
+    duplicates: int = 0  # rows repeating a record read before (see the module docstring)
 
 
-def _column(frame: Frame, name: str, default: int = 0) -> np.ndarray:
+def _column(frame: Frame, name: str) -> np.ndarray:
+    """An optional small integer column of the frame's rows, zeros when absent."""
     if name in frame.rows.column_names:
-        return np.asarray(frame.rows.column(name).to_numpy(), dtype=np.int64)
-    return np.full(frame.rows.num_rows, default, dtype=np.int64)
+        return np.asarray(frame.rows.column(name).to_numpy(), dtype=np.int32)
+    return np.zeros(frame.rows.num_rows, dtype=np.int32)
 
 
 def records(frame: Frame) -> np.ndarray:
@@ -108,8 +108,10 @@ def plan_files(frame: Frame, window: Window, rng: np.random.Generator) -> list[P
     feed = FEEDS[frame.source]
     source = frame.source
     parts = feed.parts or (source,)
-    ts = _column(frame, "_ts")
-    day = _column(frame, "_day") if "_day" in frame.rows.column_names else window.day_of(ts)
+    if "_day" in frame.rows.column_names:
+        day = _column(frame, "_day")
+    else:
+        day = window.day_of(frame.rows.column("_ts").to_numpy()).astype(np.int32)
     part = _column(frame, "_part")
     drop = day + _column(frame, "_delay")
     late = (drop > day) & (drop < window.days)
@@ -178,13 +180,12 @@ def _overlap(files: list[PlannedFile], feed: Feed, rng: np.random.Generator) -> 
 
 def _count_duplicates(files: list[PlannedFile], rec: np.ndarray) -> None:
     """Set each file's number of rows repeating a record read before (files in path order)."""
-    if not files:
-        return
-    ids = np.concatenate([rec[f.rows] for f in files])
-    seen = repeats(ids)
-    ends = np.cumsum([len(f.rows) for f in files])
-    for f, total in zip(files, np.split(seen, ends[:-1]), strict=True):
-        f.duplicates = int(total.sum())
+    seen = np.zeros(int(rec.max()) + 1 if len(rec) else 0, dtype=bool)
+    for f in files:
+        ids = rec[f.rows]
+        new = ids[~seen[ids]]
+        f.duplicates = len(ids) - len(np.unique(new))
+        seen[new] = True
 
 
 def _typed(source: str, extra: str | None) -> str:
@@ -253,7 +254,7 @@ def _rows_of(table: pa.Table, positions: np.ndarray) -> pa.Table:
         and (np.all(np.diff(positions) == 1))
     ):
         return table.slice(int(positions[0]), len(positions))
-    return table.combine_chunks().take(pa.array(positions, pa.int64()))
+    return table.take(pa.array(positions, pa.int64()))
 
 
 def _write_group(
@@ -277,8 +278,11 @@ def _write_group(
     batch = batch.append_column("_rec_id", pa.array(records(frame)[rows]))
     if frame.prepare:
         batch = frame.prepare(batch)
+    # Query results come back in no particular order: `_pos` puts them back in row order.
+    batch = batch.append_column("_pos", pa.array(np.arange(len(rows))))
     con.register(name, batch)
-    rendered = con.sql(f"select {frame.select}{extra} from {name}").to_arrow_table()
+    query = f"select {frame.select}{extra} from {name} order by _pos"
+    rendered = con.sql(query).to_arrow_table().combine_chunks()
     con.unregister(name)
     del batch
     for f in group:
@@ -288,16 +292,15 @@ def _write_group(
             _write_lines(target, _text_chunks(part.column("line")), f.gzip)
             continue
         wanted = columns + ([feed.extra[0]] if f.extra and feed.extra else [])
-        con.register(f"{name}_part", part.select(wanted))
+        part = part.select(wanted).append_column("_line", pa.array(np.arange(part.num_rows)))
+        con.register(f"{name}_part", part)
         if f.fmt == "parquet":
             typed = _typed(frame.source, feed.extra[0] if f.extra and feed.extra else None)
-            con.execute(
-                f"copy (select {typed} from {name}_part) to '{target}' "
-                "(format parquet, compression zstd)"
-            )
+            query, options = f"select {typed} from {name}_part", "format parquet, compression zstd"
         else:
-            options = ", compression gzip" if f.gzip else ""
-            con.execute(f"copy {name}_part to '{target}' (format csv, header{options})")
+            query = f"select * exclude (_line) from {name}_part"
+            options = "format csv, header" + (", compression gzip" if f.gzip else "")
+        con.execute(f"copy ({query} order by _line) to '{target}' ({options})")
         con.unregister(f"{name}_part")
 
 

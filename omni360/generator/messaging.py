@@ -107,12 +107,10 @@ def generate_messages(
     # Columns: person, campaign, sent_at, click_at, opt_out_at, opt_out_type, key, session.
     table = [np.concatenate([c[i] for c in candidates]) for i in range(8)]
     person, campaign, sent_at, click_at, out_at, out_type, key, session = table
+    # Candidates that are the same message merge: the first one's sending, the earliest click.
     order = np.lexsort((np.arange(len(key)), key))
-    first = (
-        np.concatenate([[True], key[order][1:] != key[order][:-1]])
-        if len(key)
-        else (np.zeros(0, bool))
-    )
+    first = np.ones(len(key), dtype=bool)
+    first[1:] = key[order][1:] != key[order][:-1]
     group = np.cumsum(first) - 1
     keep = order[first]
     click = np.full(len(keep), NEVER)
@@ -148,10 +146,10 @@ def generate_messages(
         kind=kind[by_time],
         slot=slot[by_time],
         message_id=hex_strings(rng, len(by_time), 24),
-        event_message=np.zeros(0, np.int64),
-        event_type=np.zeros(0, np.int64),
+        event_message=np.zeros(0, np.int32),  # the reports are filled in next
+        event_type=np.zeros(0, np.int8),
         event_at=np.zeros(0, np.int64),
-        event_cost=np.zeros(0, np.int64),
+        event_cost=np.zeros(0, np.int32),
     )
     _reports(rng, messages, people, click[by_time], opt_out[by_time], kind_out[by_time], window)
     return messages

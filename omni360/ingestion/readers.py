@@ -78,27 +78,18 @@ def _csv_header(file: LandingFile) -> list[str]:
     return unique
 
 
-def _read_csv(con: duckdb.DuckDBPyConnection, file: LandingFile) -> list[str]:
-    path = _quote_literal(str(file.path))
+# DuckDB stores the lines its CSV reader rejects in these temp tables (one scan at a time).
+_REJECT_OPTIONS = "store_rejects = true, rejects_table = '_rej_errors', rejects_scan = '_rej_scans'"
+
+
+def _reset_rejects(con: duckdb.DuckDBPyConnection) -> None:
     con.execute("drop table if exists _rej_errors")
     con.execute("drop table if exists _rej_scans")
-    file_columns = _csv_header(file)
-    if not file_columns:  # an empty file holds no record
-        _create_empty(con, file.source)
-        return []
-    columns = "{" + ", ".join(f"{_quote_literal(c)}: 'VARCHAR'" for c in file_columns) + "}"
-    options = (
-        f"{_CSV_DIALECT}, columns = {columns}, store_rejects = true, "
-        "rejects_table = '_rej_errors', rejects_scan = '_rej_scans', null_padding = false"
-    )
-    con.execute(
-        f"""
-        create or replace temp table _accepted as
-        select row_number() over () as _k, {_projection(file.source, file_columns)}
-        from read_csv({path}, {options})
-        """
-    )
-    # Lines the reader rejected (one row per line, whatever the number of errors on it).
+
+
+def _number_records(con: duckdb.DuckDBPyConnection, header_lines: int, keep: str = "true") -> None:
+    """Fill `_malformed` from the reader's rejects and `_incoming` from `_accepted` (`_k`-th
+    accepted record), giving each record its line: header + k + rejected lines before it."""
     con.execute(
         """
         create or replace temp table _malformed as
@@ -108,12 +99,11 @@ def _read_csv(con: duckdb.DuckDBPyConnection, file: LandingFile) -> list[str]:
         group by line
         """
     )
-    # Accepted record k sits on data line k + (rejected lines before it); the header is line 1.
     con.execute(
-        """
+        f"""
         create or replace temp table _incoming as
         with rejected as (
-            select _line - 1 as data_line,
+            select _line - {header_lines} as data_line,
                    row_number() over (order by _line) as n_before_incl
             from _malformed
         ),
@@ -122,11 +112,30 @@ def _read_csv(con: duckdb.DuckDBPyConnection, file: LandingFile) -> list[str]:
             from rejected
             group by 1
         )
-        select a.* exclude (_k), 1 + a._k + coalesce(b.n, 0) as _line
+        select a.* exclude (_k), {header_lines} + a._k + coalesce(b.n, 0) as _line
         from _accepted as a
         asof left join boundaries as b on a._k > b.accepted_before
+        where {keep}
         """
     )
+
+
+def _read_csv(con: duckdb.DuckDBPyConnection, file: LandingFile) -> list[str]:
+    _reset_rejects(con)
+    file_columns = _csv_header(file)
+    if not file_columns:  # an empty file holds no record
+        _create_empty(con, file.source)
+        return []
+    columns = "{" + ", ".join(f"{_quote_literal(c)}: 'VARCHAR'" for c in file_columns) + "}"
+    con.execute(
+        f"""
+        create or replace temp table _accepted as
+        select row_number() over () as _k, {_projection(file.source, file_columns)}
+        from read_csv({_quote_literal(str(file.path))}, {_CSV_DIALECT}, columns = {columns},
+                      {_REJECT_OPTIONS}, null_padding = false)
+        """
+    )
+    _number_records(con, header_lines=1)
     return _missing_columns(file.source, file_columns)
 
 
@@ -157,45 +166,18 @@ def _read_parquet(con: duckdb.DuckDBPyConnection, file: LandingFile) -> list[str
 
 
 def _read_jsonl(con: duckdb.DuckDBPyConnection, file: LandingFile) -> list[str]:
-    con.execute("drop table if exists _rej_errors")
-    con.execute("drop table if exists _rej_scans")
+    _reset_rejects(con)
     con.execute(
-        """
-        create or replace temp table _lines as
+        f"""
+        create or replace temp table _accepted as
         select row_number() over () as _k, line
-        from read_csv(?, columns = {'line': 'VARCHAR'}, header = false, delim = ?,
-                      quote = '', escape = '', auto_detect = false, store_rejects = true,
-                      rejects_table = '_rej_errors', rejects_scan = '_rej_scans')
+        from read_csv(?, columns = {{'line': 'VARCHAR'}}, header = false, delim = ?,
+                      quote = '', escape = '', auto_detect = false, {_REJECT_OPTIONS})
         """,
         [str(file.path), _LINE_DELIMITER],
     )
-    con.execute(
-        """
-        create or replace temp table _malformed as
-        select line as _line, any_value(csv_line) as raw_text,
-               'malformed line: ' || lower(string_agg(distinct error_type, ', ')) as reason
-        from _rej_errors
-        group by line
-        """
-    )
-    con.execute(
-        """
-        create or replace temp table _incoming as
-        with rejected as (
-            select _line as data_line, row_number() over (order by _line) as n_before_incl
-            from _malformed
-        ),
-        boundaries as (
-            select data_line - n_before_incl as accepted_before, max(n_before_incl) as n
-            from rejected
-            group by 1
-        )
-        select l.line, l._k + coalesce(b.n, 0) as _line
-        from _lines as l
-        asof left join boundaries as b on l._k > b.accepted_before
-        where trim(coalesce(l.line, '')) <> ''
-        """
-    )
+    # Blank lines keep their place in the numbering but are not records.
+    _number_records(con, header_lines=0, keep="trim(coalesce(a.line, '')) <> ''")
     return []
 
 

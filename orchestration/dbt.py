@@ -8,7 +8,9 @@ from typing import Any
 import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_assets
 
+from omni360.reporting.identity import read_identity_audit
 from omni360.settings import PROJECT_ROOT
+from orchestration.resources import Warehouse
 
 dbt_project = DbtProject(project_dir=PROJECT_ROOT, profiles_dir=PROJECT_ROOT)
 # The dbt installed beside this Python, whether or not its folder is on PATH.
@@ -53,6 +55,54 @@ class Omni360Translator(DagsterDbtTranslator):
         return [owner] if owner else [DEFAULT_OWNER]
 
 
+IDENTITY_AUDIT = dg.AssetKey(["marts", "fct_identity_audit"])
+
+
+def identity_audit_metadata(warehouse: Warehouse) -> dict[str, Any]:
+    with warehouse.connection(read_only=True) as con:
+        audit = read_identity_audit(con)
+    return {
+        "customers": audit.customers,
+        "customers known by a personal identifier": audit.known_customers,
+        "data integration rate": dg.MetadataValue.float(round(audit.integration_rate, 4)),
+        "data integration rate by source": dg.MetadataValue.json(
+            {k: round(v, 4) for k, v in audit.integration_by_source.items()}
+        ),
+        "customers by size": dg.MetadataValue.md(audit.size_table()),
+        "largest customer (identifiers)": audit.largest_customer_size,
+        "shared identifiers": audit.shared_identifiers,
+        "suppressed links": audit.suppressed_links,
+        "customer id changes": dg.MetadataValue.json(audit.id_changes),
+        "customers over a type's limit": dg.MetadataValue.json(audit.over_limit),
+    }
+
+
+def _event_key(event: Any, assets: dg.AssetsDefinition) -> dg.AssetKey | None:
+    if isinstance(event, dg.Output):
+        return assets.keys_by_output_name.get(event.output_name)
+    return getattr(event, "asset_key", None)
+
+
+def with_read_back_metadata(
+    events: Iterator[Any], assets: dg.AssetsDefinition, warehouse: Warehouse
+) -> Iterator[Any]:
+    """Pass dbt's events on; hold the identity audit's until dbt has finished writing.
+
+    The warehouse takes one writer, and dbt holds it while it runs: figures read back from
+    a mart are attached to its materialization once the build is over.
+    """
+    held = []
+    for event in events:
+        if _event_key(event, assets) == IDENTITY_AUDIT:
+            held.append(event)
+        else:
+            yield event
+    for event in held:
+        if isinstance(event, dg.Output):
+            event = event.with_metadata({**event.metadata, **identity_audit_metadata(warehouse)})
+        yield event
+
+
 def build_dbt_assets() -> dg.AssetsDefinition:
     ensure_manifest()
 
@@ -63,8 +113,11 @@ def build_dbt_assets() -> dg.AssetsDefinition:
         pool="duckdb",
         name="omni360_dbt_models",
     )
-    def omni360_dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource) -> Iterator[Any]:
+    def omni360_dbt_models(
+        context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: Warehouse
+    ) -> Iterator[Any]:
         """`dbt build` of the selected models: seeds, models and their tests, in order."""
-        yield from dbt.cli(["build"], context=context).stream()
+        events = dbt.cli(["build"], context=context).stream()
+        yield from with_read_back_metadata(events, context.assets_def, warehouse)
 
     return omni360_dbt_models

@@ -1,0 +1,1 @@
+"""Figures read back from the built marts, for run metadata and reports."""

@@ -110,12 +110,12 @@ recipient_candidates as (
         message_events.occurred_at,
         message_events._loaded_at,
         channel_address_types.identifier_type,
+        channel_address_types.address_rank,
         case channel_address_types.identifier_type
             when 'email' then message_events.recipient_email
             when 'phone' then message_events.recipient_phone
             else message_events.recipient
-        end as identifier,
-        channel_address_types.address_rank
+        end as identifier
     from message_events
     inner join channel_address_types
         on message_events.channel = channel_address_types.channel

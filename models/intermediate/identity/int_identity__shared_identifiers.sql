@@ -26,7 +26,7 @@ sharing_rules as (
 blocklisted_nodes as (
     select
         nodes.node_id,
-        'blocklist' as rule,
+        'blocklist' as sharing_rule,
         cast(null as {{ dbt.type_string() }}) as linked_type,
         cast(null as {{ dbt.type_bigint() }}) as linked_count,
         blocklist.reason
@@ -63,7 +63,7 @@ linked_counts as (
 overlinked_nodes as (
     select
         linked_counts.node_id,
-        'too_many_linked' as rule,
+        'too_many_linked' as sharing_rule,
         linked_counts.linked_type,
         linked_counts.linked_count,
         sharing_rules.reason
@@ -86,7 +86,7 @@ select
     flagged_nodes.node_id,
     nodes.identifier_type,
     nodes.identifier,
-    flagged_nodes.rule,
+    flagged_nodes.sharing_rule,
     flagged_nodes.linked_type,
     flagged_nodes.linked_count,
     flagged_nodes.reason

@@ -49,7 +49,8 @@ latest_recorded_changes as (
         to_customer_id,
         change_type,
         row_number() over (
-            partition by case when change_type = 'merge' then from_customer_id else to_customer_id end
+            partition by
+                case when change_type = 'merge' then from_customer_id else to_customer_id end
             order by changed_at desc
         ) as recency_rank
     from recorded_changes
@@ -103,7 +104,11 @@ component_edges as (
         edges.first_seen_at,
         row_number() over (
             partition by node_components.component_id
-            order by edges.first_loaded_at desc, edges.first_seen_at desc, edges.node_a, edges.node_b
+            order by
+                edges.first_loaded_at desc,
+                edges.first_seen_at desc,
+                edges.node_a asc,
+                edges.node_b asc
         ) as newest_rank
     from edges
     inner join node_components on edges.node_a = node_components.node_id

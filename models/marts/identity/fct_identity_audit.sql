@@ -19,7 +19,7 @@ record_customers as (
     select * from {{ ref('int_identity__record_customers') }}
 ),
 
-merges as (
+customer_id_changes as (
     select * from {{ ref('fct_customer_merges') }}
 ),
 
@@ -56,19 +56,40 @@ message_events as (
 ),
 
 source_records as (
-    select 'events' as source_name, count(*) as record_count from events
+    select
+        'events' as source_name,
+        count(*) as record_count
+    from events
     union all
-    select 'orders' as source_name, count(*) as record_count from orders
+    select
+        'orders' as source_name,
+        count(*) as record_count
+    from orders
     union all
-    select 'crm_contacts' as source_name, count(*) as record_count from crm_contacts
+    select
+        'crm_contacts' as source_name,
+        count(*) as record_count
+    from crm_contacts
     union all
-    select 'support_tickets' as source_name, count(*) as record_count from support_tickets
+    select
+        'support_tickets' as source_name,
+        count(*) as record_count
+    from support_tickets
     union all
-    select 'survey_responses' as source_name, count(*) as record_count from survey_responses
+    select
+        'survey_responses' as source_name,
+        count(*) as record_count
+    from survey_responses
     union all
-    select 'consents' as source_name, count(*) as record_count from consents
+    select
+        'consents' as source_name,
+        count(*) as record_count
+    from consents
     union all
-    select 'message_events' as source_name, count(*) as record_count from message_events
+    select
+        'message_events' as source_name,
+        count(*) as record_count
+    from message_events
 ),
 
 known_customers as (
@@ -98,6 +119,13 @@ integration_by_source as (
     left join matched_records on source_records.source_name = matched_records.source_name
 ),
 
+integration_totals as (
+    select
+        sum(record_count) as record_count,
+        sum(known_count) as known_count
+    from integration_by_source
+),
+
 customer_sizes as (
     select
         customer_id,
@@ -119,7 +147,7 @@ sized_customers as (
             when identifier_count <= 50 then '11-50 identifiers'
             else '51+ identifiers'
         end as size_bucket,
-        row_number() over (order by identifier_count desc, customer_id) as size_rank
+        row_number() over (order by identifier_count desc, customer_id asc) as size_rank
     from customer_sizes
 ),
 
@@ -145,58 +173,90 @@ customers_over_limit as (
 ),
 
 metrics as (
-    select 'customers' as metric, 'all' as dimension, count(*) as metric_value
+    select
+        'customers' as metric,
+        'all' as dimension,
+        count(*) as metric_value
     from customer_sizes
     union all
-    select 'customers' as metric, 'known by a personal identifier' as dimension,
+    select
+        'customers' as metric,
+        'known by a personal identifier' as dimension,
         count(*) as metric_value
     from known_customers
     union all
-    select 'customers by size' as metric, size_bucket as dimension, count(*) as metric_value
+    select
+        'customers by size' as metric,
+        size_bucket as dimension,
+        count(*) as metric_value
     from sized_customers
     group by size_bucket
     union all
-    select 'largest customers' as metric, customer_id as dimension,
+    select
+        'largest customers' as metric,
+        customer_id as dimension,
         identifier_count as metric_value
     from sized_customers
     where size_rank <= 10
     union all
-    select 'identifiers' as metric, identifier_type as dimension, count(*) as metric_value
+    select
+        'identifiers' as metric,
+        identifier_type as dimension,
+        count(*) as metric_value
     from identifiers
     group by identifier_type
     union all
-    select 'shared identifiers' as metric, identifier_type as dimension,
+    select
+        'shared identifiers' as metric,
+        identifier_type as dimension,
         count(*) as metric_value
     from identifiers
     where is_shared
     group by identifier_type
     union all
-    select 'suppressed links' as metric, rule as dimension, count(*) as metric_value
+    select
+        'suppressed links' as metric,
+        sharing_rule as dimension,
+        count(*) as metric_value
     from suppressed_edges
-    group by rule
+    group by sharing_rule
     union all
-    select 'customers over the limit of' as metric, identifier_type as dimension,
+    select
+        'customers over the limit of' as metric,
+        identifier_type as dimension,
         customer_count as metric_value
     from customers_over_limit
     union all
-    select 'customer id changes' as metric, change_type as dimension, count(*) as metric_value
-    from merges
+    select
+        'customer id changes' as metric,
+        change_type as dimension,
+        count(*) as metric_value
+    from customer_id_changes
     group by change_type
     union all
-    select 'records' as metric, source_name as dimension, record_count as metric_value
+    select
+        'records' as metric,
+        source_name as dimension,
+        record_count as metric_value
     from integration_by_source
     union all
-    select 'data integration rate' as metric, source_name as dimension,
+    select
+        'data integration rate' as metric,
+        source_name as dimension,
         1.0 * known_count / record_count as metric_value
     from integration_by_source
     where record_count > 0
     union all
-    select 'data integration rate' as metric, 'all sources' as dimension,
-        1.0 * sum(known_count) / sum(record_count) as metric_value
-    from integration_by_source
-    having sum(record_count) > 0
+    select
+        'data integration rate' as metric,
+        'all sources' as dimension,
+        1.0 * known_count / record_count as metric_value
+    from integration_totals
+    where record_count > 0
     union all
-    select 'records matched to any customer' as metric, source_name as dimension,
+    select
+        'records matched to any customer' as metric,
+        source_name as dimension,
         1.0 * matched_count / record_count as metric_value
     from integration_by_source
     where record_count > 0

@@ -36,7 +36,7 @@ suppressions as (
         edge_ends.source_name,
         shared_identifiers.identifier_type as shared_identifier_type,
         shared_identifiers.identifier as shared_identifier,
-        shared_identifiers.rule,
+        shared_identifiers.sharing_rule,
         shared_identifiers.linked_type,
         shared_identifiers.linked_count,
         shared_identifiers.reason as rule_reason
@@ -48,7 +48,7 @@ select
     {{ generate_surrogate_key([
         'suppressions.node_a', 'suppressions.node_b', 'suppressions.source_name',
         'suppressions.shared_identifier_type', 'suppressions.shared_identifier',
-        'suppressions.rule', 'suppressions.linked_type']) }} as suppression_id,
+        'suppressions.sharing_rule', 'suppressions.linked_type']) }} as suppression_id,
     edges.identifier_type_a,
     edges.identifier_a,
     edges.identifier_type_b,
@@ -59,12 +59,14 @@ select
     edges.observation_count,
     suppressions.shared_identifier_type,
     suppressions.shared_identifier,
-    suppressions.rule,
+    suppressions.sharing_rule,
     suppressions.linked_type,
     suppressions.linked_count,
     case
-        when suppressions.rule = 'blocklist'
-            then suppressions.shared_identifier_type || ' on the block list: ' || suppressions.rule_reason
+        when suppressions.sharing_rule = 'blocklist'
+            then
+                suppressions.shared_identifier_type || ' on the block list: '
+                || suppressions.rule_reason
         else
             suppressions.shared_identifier_type || ' seen with '
             || cast(suppressions.linked_count as {{ dbt.type_string() }}) || ' distinct '

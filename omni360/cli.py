@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 import uuid
@@ -16,6 +17,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from omni360.db import DatabaseBusyError, connect
+from omni360.evaluation import EvaluationInputError, StitchingQuality, evaluate_stitching
 from omni360.ingestion.discovery import LandingZoneError, check_landing_dir
 from omni360.settings import DEFAULT_DB, DEFAULT_LANDING, Settings
 
@@ -240,6 +242,169 @@ def ui(
             str(port),
         ],
     )
+
+
+@app.command()
+def evaluate(
+    truth: Annotated[
+        Path,
+        typer.Option(help="Ground-truth folder written by `omni360 generate`", show_default=False),
+    ],
+    db: DbOption = None,
+    min_precision: Annotated[
+        float,
+        typer.Option(
+            min=0, max=1, help="Lowest acceptable pairwise precision over evidenced identifiers"
+        ),
+    ] = 0.99,
+    min_recall: Annotated[
+        float,
+        typer.Option(
+            min=0, max=1, help="Lowest acceptable pairwise recall over the pairs the records link"
+        ),
+    ] = 0.99,
+    json_path: Annotated[
+        Path | None,
+        typer.Option("--json", help="Also write the figures to this JSON file", show_default=False),
+    ] = None,
+) -> None:
+    """Score identity stitching against the ground truth; exit 1 when it falls short.
+
+    Gated: pairwise precision over evidenced identifiers (seen beside another identifier).
+
+    Gated: pairwise recall over the pairs the records link (a person's, by a chain of records).
+
+    Gated: no shared device or e-mail joined two persons (non-order identifiers of two people).
+    """
+    settings = Settings.resolve(db=db)
+    truth_dir = truth.expanduser().resolve()
+    if not truth_dir.is_dir():
+        raise _fail(f"no ground truth at {truth_dir}: `omni360 generate --truth` writes it")
+    if not settings.db_path.exists():
+        raise _fail(f"no warehouse at {settings.db_path}: run `omni360 run` first")
+    try:
+        quality = evaluate_stitching(settings.db_path, truth_dir)
+    except EvaluationInputError as error:
+        raise _fail(str(error)) from None
+    except DatabaseBusyError as error:
+        raise _fail(str(error), code=3) from None
+    failures = quality.failures(min_precision, min_recall)
+    _print_stitching_quality(quality, min_precision, min_recall)
+    if json_path is not None:
+        figures = {
+            "warehouse": str(settings.db_path),
+            "truth": str(truth_dir),
+            "min_precision": min_precision,
+            "min_recall": min_recall,
+            "passed": not failures,
+            "failures": failures,
+            **quality.to_dict(),
+        }
+        json_path.parent.mkdir(parents=True, exist_ok=True)
+        json_path.write_text(json.dumps(figures, indent=2) + "\n")
+    if failures:
+        raise _fail("stitching below the minimum: " + "; ".join(failures), code=1)
+    console.print(
+        f"[green]ok[/]: precision {quality.precision:.4f} ≥ {min_precision}, "
+        f"recall {quality.recall:.4f} ≥ {min_recall}, "
+        "no shared device or e-mail joined two persons"
+    )
+
+
+STITCHING_NOTES = """\
+evidenced identifier: a truth identifier (one person's, order ids included) seen in a record
+  beside another identifier.
+precision over evidenced identifiers (gated): of the pairs of evidenced identifiers in one
+  customer, the share that belong to one person.
+recall over linked pairs (gated): of the linked pairs, two identifiers of one person connected
+  by a chain of records each holding two of that person's identifiers, the share in one
+  customer. The recalls marked info count every pair of one person's evidenced, or all,
+  identifiers, including pairs no record chain links.
+joined two persons (gated for device_id and email): a shared identifier placed in a customer
+  that holds non-shared identifiers other than order ids of two or more people.
+orders attributed only through it (info): orders in such a customer bought by someone other
+  than its main person and seen beside nothing but shared identifiers; nothing tells them
+  apart, and precision already counts them."""
+
+
+def _print_stitching_quality(
+    quality: StitchingQuality, min_precision: float, min_recall: float
+) -> None:
+    ev, every = quality.evidenced, quality.all_truth
+
+    def verdict(ok: bool) -> str:
+        return "[green]ok[/]" if ok else "[bold red]below[/]"
+
+    table = Table(
+        title="Identity stitching against the ground truth (pairs of identifiers)",
+        title_justify="left",
+    )
+    for header in ("measure", "value", "minimum", ""):
+        table.add_column(header, justify="left" if header == "measure" else "right")
+    table.add_row(
+        "precision over evidenced identifiers",
+        f"{quality.precision:.4f}",
+        f"{min_precision}",
+        verdict(quality.precision >= min_precision),
+    )
+    table.add_row(
+        "recall over linked pairs",
+        f"{quality.recall:.4f}",
+        f"{min_recall}",
+        verdict(quality.recall >= min_recall),
+    )
+    table.add_row("recall over evidenced identifiers (info)", f"{quality.recall_evidenced:.4f}")
+    table.add_row("recall over all truth identifiers (info)", f"{quality.recall_all_truth:.4f}")
+    table.add_row(
+        "evidenced identifiers",
+        f"{ev.identifiers:,} of {every.identifiers:,} ({quality.evidenced_share:.1%})",
+    )
+    table.add_row(
+        "evidenced pairs in one customer: of one person / all",
+        f"{ev.correct_pairs:,} / {ev.predicted_pairs:,}",
+    )
+    table.add_row(
+        "linked pairs: in one customer / all",
+        f"{quality.linked_pairs_found:,} / {quality.linked_pairs:,}",
+    )
+    table.add_row(
+        "evidenced pairs of one person: in one customer / all",
+        f"{ev.correct_pairs:,} / {ev.true_pairs:,}",
+    )
+    table.add_row("evidenced identifiers in no customer", f"{quality.unplaced_evidenced:,}")
+    table.add_row("customers mixing persons", f"{quality.mixed_customers:,}")
+    table.add_row(
+        "customers mixing persons beyond order ids", f"{quality.mixed_customers_beyond_orders:,}"
+    )
+    table.add_row("persons split over customers", f"{quality.split_persons:,}")
+    table.add_row(
+        "linked identifier groups split over customers", f"{quality.split_linked_groups:,}"
+    )
+    shared = Table(title="Shared identifiers (used by several people)", title_justify="left")
+    for header in (
+        "type",
+        "shared",
+        "flagged",
+        "not flagged",
+        "joined two persons",
+        "orders attributed only through it",
+        "not in warehouse",
+    ):
+        shared.add_column(header, justify="left" if header == "type" else "right")
+    for s in quality.shared:
+        shared.add_row(
+            s.identifier_type,
+            f"{s.shared:,}",
+            f"{s.flagged:,}",
+            f"{s.not_flagged:,}",
+            f"[bold red]{s.joined_two_persons:,}[/]" if s.joined_two_persons else "0",
+            f"{s.orders_attributed_only_through_shared:,}",
+            f"{s.not_in_warehouse:,}",
+        )
+    out = Console(width=None if sys.stdout.isatty() else 150)
+    out.print(table)
+    out.print(shared)
+    out.print(STITCHING_NOTES, style="dim", highlight=False)
 
 
 if __name__ == "__main__":

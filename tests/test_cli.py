@@ -20,7 +20,7 @@ def omni360(*args: str, env: dict[str, str] | None = None) -> subprocess.Complet
     )
 
 
-@pytest.mark.parametrize("command", [[], ["generate"], ["run"], ["status"], ["ui"]])
+@pytest.mark.parametrize("command", [[], ["generate"], ["run"], ["status"], ["ui"], ["evaluate"]])
 def test_help_on_every_command(command: list[str]) -> None:
     result = omni360(*command, "--help")
     assert result.returncode == 0, result.stderr

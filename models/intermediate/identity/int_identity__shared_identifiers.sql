@@ -3,7 +3,8 @@
     together: one row per identifier and rule that flags it. The rules are seeds:
     identity_blocklist (patterns of role and placeholder values) and
     identity_sharing_rules (an identifier seen with more distinct identifiers of a
-    linked type than one person has, e.g. a device used by two accounts).
+    linked type than one person has, e.g. a device used by two accounts, or given
+    under more distinct first names, e.g. a family e-mail).
 #}
 with
 
@@ -21,6 +22,10 @@ blocklist as (
 
 sharing_rules as (
     select * from {{ ref('identity_sharing_rules') }}
+),
+
+identifier_names as (
+    select * from {{ ref('int_identity__identifier_names') }}
 ),
 
 blocklisted_nodes as (
@@ -51,13 +56,28 @@ neighbours as (
     from edges
 ),
 
-linked_counts as (
+linked_identifier_counts as (
     select
         node_id,
         linked_type,
         count(distinct linked_node_id) as linked_count
     from neighbours
     group by node_id, linked_type
+),
+
+first_name_counts as (
+    select
+        node_id,
+        'first_name' as linked_type,
+        count(distinct name_key) as linked_count
+    from identifier_names
+    group by node_id
+),
+
+linked_counts as (
+    select * from linked_identifier_counts
+    union all
+    select * from first_name_counts
 ),
 
 overlinked_nodes as (

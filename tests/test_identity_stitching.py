@@ -1,6 +1,7 @@
 """Stitching on hand-made graphs with a known answer, and customer ids that stay put.
 
-One landing zone goes through `omni360 run` drop by drop (see identity_landing.py): chains,
+One landing zone is loaded drop by drop and the identity models are built with dbt after each
+(see identity_landing.py; the whole pipeline runs in test_pipeline.py): chains,
 cycles and stars become one customer each; a kiosk, a family e-mail and a till e-mail join
 no one; ids survive a full rebuild and a rebuild from scratch; a merge keeps one id and is
 recorded, and a later split brings the retired id back, recorded too.
@@ -16,6 +17,8 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from omni360.db import connect
+from omni360.ingestion.loader import load_landing
 from omni360.settings import PROJECT_ROOT
 from tests.identity_landing import (
     CHAIN,
@@ -28,32 +31,27 @@ from tests.identity_landing import (
     write_drop_3,
 )
 
-OMNI360 = str(Path(sys.executable).with_name("omni360"))
 DBT = str(Path(sys.executable).with_name("dbt"))
+IDENTITY_MARTS = "+dim_customer_identifiers +fct_customer_merges +fct_identity_suppressed_edges"
+SKIP_TESTS = ["--exclude-resource-type", "test", "--exclude-resource-type", "unit_test"]
 
 Mapping = dict[tuple[str, str], str | None]
 
 
-def _run(landing: Path, db: Path) -> None:
-    result = subprocess.run(
-        [OMNI360, "run", "--landing", str(landing), "--db", str(db)],
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    assert result.returncode == 0, result.stderr[-3000:]
-
-
-def _full_refresh(db: Path) -> None:
+def _run(landing: Path, db: Path, *flags: str) -> None:
+    """Load what is new in the landing zone, then build the identity models (and their seeds)."""
+    with connect(db) as con:
+        load_landing(con, landing)
     result = subprocess.run(
         [
             DBT,
             "build",
-            "--full-refresh",
             "--profiles-dir",
             ".",
             "--select",
-            "+dim_customer_identifiers",
+            *IDENTITY_MARTS.split(),
+            *SKIP_TESTS,
+            *flags,
         ],
         cwd=PROJECT_ROOT,
         env={**os.environ, "OMNI360_DB": str(db)},
@@ -144,7 +142,7 @@ def test_ids_survive_a_full_rebuild_and_a_rebuild_from_scratch(
     landing: Path, first_run: tuple[Path, Mapping]
 ) -> None:
     db, ids = first_run
-    _full_refresh(db)
+    _run(landing, db, "--full-refresh")
     assert _identifiers(db) == ids
     fresh = landing.parent / "fresh.duckdb"
     _run(landing, fresh)

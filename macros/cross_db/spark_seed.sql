@@ -1,0 +1,35 @@
+{#
+    Seeds on Spark: dbt-spark's `session` method fills the insert's bindings in
+    without escaping, so a value holding a quote breaks the statement and an
+    empty cell arrives as the text 'None' (dbt-labs/dbt-adapters#487). The rows
+    are written as escaped literals instead, empty cells as null.
+#}
+{% macro spark__load_csv_rows(model, agate_table) %}
+    {%- set column_override = model['config'].get('column_types', {}) -%}
+    {%- set column_types = [] -%}
+    {%- for column_name in agate_table.column_names -%}
+        {%- do column_types.append(column_override.get(
+            column_name, adapter.convert_type(agate_table, loop.index0))) -%}
+    {%- endfor -%}
+    {%- set statements = [] -%}
+    {%- for chunk in agate_table.rows | batch(get_batch_size()) -%}
+        {%- set sql -%}
+            insert into {{ this.render() }} values
+            {% for row in chunk -%}
+                (
+                {%- for value in row -%}
+                    {%- if value is none -%}
+                        cast(null as {{ column_types[loop.index0] }})
+                    {%- else -%}
+                        cast('{{ value | string | replace("\\", "\\\\") | replace("'", "\\'") }}' as {{ column_types[loop.index0] }})
+                    {%- endif -%}
+                    {%- if not loop.last %}, {% endif -%}
+                {%- endfor -%}
+                ){%- if not loop.last %},{% endif %}
+            {% endfor %}
+        {%- endset -%}
+        {%- do adapter.add_query(sql, abridge_sql_log=True) -%}
+        {%- if loop.first %}{% do statements.append(sql) %}{% endif -%}
+    {%- endfor -%}
+    {{ return(statements[0]) }}
+{% endmacro %}

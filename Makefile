@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 DEMO   := data/demo
 CUSTOMERS ?= 5000
 
-.PHONY: setup demo test lint ui docs clean lock
+.PHONY: setup demo test lint ui docs bench-stitching clean lock
 
 $(BIN)/omni360: pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -18,6 +18,7 @@ demo: setup ## generate demo data, run the whole pipeline, show what was loaded
 	rm -rf $(DEMO)
 	$(BIN)/omni360 generate --landing $(DEMO)/landing --truth $(DEMO)/truth --customers $(CUSTOMERS)
 	$(BIN)/omni360 run --landing $(DEMO)/landing --db $(DEMO)/omni360.duckdb
+	$(BIN)/omni360 evaluate --truth $(DEMO)/truth --db $(DEMO)/omni360.duckdb
 	@echo
 	@echo "Demo warehouse: $(DEMO)/omni360.duckdb"
 	@echo "Lineage UI:     make ui   (then open http://127.0.0.1:3000)"
@@ -36,6 +37,9 @@ ui: setup ## Dagster UI on the demo warehouse
 
 docs: setup ## dbt docs for the demo warehouse
 	OMNI360_DB=$(DEMO)/omni360.duckdb $(BIN)/dbt docs generate --profiles-dir . --project-dir .
+
+bench-stitching: setup ## identity stitching: the dbt macro against scipy at 100k, 1m and 10m edges
+	$(BIN)/python -m bench.stitching --edges 100k 1m 10m
 
 lock: ## re-pin every transitive dependency after changing pyproject.toml
 	rm -rf /tmp/omni360-lock && $(PYTHON) -m venv /tmp/omni360-lock

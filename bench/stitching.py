@@ -54,6 +54,21 @@ BIG_SIZE = 1_000  # leaves of a star, nodes of a chain (edges / 100 for smaller 
 SMALL_SIZE_P = 0.5  # small component sizes 1 + Geometric(p): 2, 3, 4, ... with mean 3
 EXTRA_EDGE_SHARE = 0.3  # extra edges inside small components, per spanning-tree edge
 
+COLUMNS = (
+    "edges",
+    "nodes",
+    "components",
+    "rounds",
+    "SQL s",
+    "scipy e2e s",
+    "scipy cc s",
+    "SQL/e2e",
+    "SQL/cc",
+    "dbt wall s",
+    "dbt RSS MiB",
+    "partition",
+)
+
 
 class BenchmarkError(RuntimeError):
     """A step of the benchmark failed (not a partition mismatch)."""
@@ -252,9 +267,11 @@ def _small_components(rng: np.random.Generator, sizes: np.ndarray, edges: int) -
 def _stack(blocks: Sequence[Block]) -> tuple[np.ndarray, np.ndarray]:
     """The blocks' edges side by side, each block's node numbers after the previous ones."""
     offsets = np.cumsum([0] + [block.nodes for block in blocks[:-1]])
-    node_a = np.concatenate([block.node_a + offset for block, offset in zip(blocks, offsets)])
-    node_b = np.concatenate([block.node_b + offset for block, offset in zip(blocks, offsets)])
-    return node_a, node_b
+    shifted = [
+        (block.node_a + offset, block.node_b + offset)
+        for block, offset in zip(blocks, offsets, strict=True)
+    ]
+    return np.concatenate([a for a, _ in shifted]), np.concatenate([b for _, b in shifted])
 
 
 def _random_ids(rng: np.random.Generator, count: int) -> np.ndarray:
@@ -378,22 +395,6 @@ def bench_size(edges: int, seed: int) -> SizeResult:
     return SizeResult(edges, graph.shape, sql, scipy_run, mismatching)
 
 
-COLUMNS = (
-    "edges",
-    "nodes",
-    "components",
-    "rounds",
-    "SQL s",
-    "scipy e2e s",
-    "scipy cc s",
-    "SQL/e2e",
-    "SQL/cc",
-    "dbt wall s",
-    "dbt RSS MiB",
-    "partition",
-)
-
-
 def _row(result: SizeResult) -> tuple[str, ...]:
     sql, scipy_run = result.sql, result.scipy
     return (
@@ -415,9 +416,11 @@ def _row(result: SizeResult) -> tuple[str, ...]:
 def format_table(results: Sequence[SizeResult]) -> str:
     rows = [COLUMNS, *map(_row, results)]
     widths = [max(len(row[column]) for row in rows) for column in range(len(COLUMNS))]
-    lines = ["  ".join(cell.rjust(width) for cell, width in zip(row, widths)) for row in rows]
-    lines.insert(1, "  ".join("-" * width for width in widths))
-    return "\n".join(lines)
+    rows.insert(1, tuple("-" * width for width in widths))
+    return "\n".join(
+        "  ".join(cell.rjust(width) for cell, width in zip(row, widths, strict=True))
+        for row in rows
+    )
 
 
 def environment() -> dict[str, object]:

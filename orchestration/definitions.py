@@ -12,13 +12,14 @@ from omni360.settings import Settings
 from orchestration.automation import daily_schedule, landing_zone_sensor, pipeline_job
 from orchestration.dbt import build_dbt_assets, dbt_resource
 from orchestration.ingestion import landing_specs, raw_landing_tables
+from orchestration.lifetime import customer_lifetime_value
 from orchestration.resources import Warehouse
 
 
 def build_definitions(settings: Settings) -> dg.Definitions:
     settings.export()
     return dg.Definitions(
-        assets=[*landing_specs, raw_landing_tables, build_dbt_assets()],
+        assets=[*landing_specs, raw_landing_tables, build_dbt_assets(), customer_lifetime_value],
         jobs=[pipeline_job],
         schedules=[daily_schedule],
         sensors=[landing_zone_sensor],

@@ -12,6 +12,7 @@ from omni360.settings import Settings
 from orchestration.automation import daily_schedule, landing_zone_sensor, pipeline_job
 from orchestration.dbt import build_dbt_assets, dbt_resource
 from orchestration.ingestion import landing_specs, raw_landing_tables
+from orchestration.kpi_checks import build_kpi_checks
 from orchestration.lifetime import customer_lifetime_value
 from orchestration.resources import Warehouse
 
@@ -20,6 +21,7 @@ def build_definitions(settings: Settings) -> dg.Definitions:
     settings.export()
     return dg.Definitions(
         assets=[*landing_specs, raw_landing_tables, build_dbt_assets(), customer_lifetime_value],
+        asset_checks=[build_kpi_checks()],
         jobs=[pipeline_job],
         schedules=[daily_schedule],
         sensors=[landing_zone_sensor],

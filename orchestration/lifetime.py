@@ -81,7 +81,7 @@ def _lifetime_metadata(scores: LifetimeScores) -> dict[str, Any]:
     pool="duckdb",
     description="`marts.customer_lifetime_value`: per customer P(alive), expected purchases, "
     "expected spend and CLV over the horizon (BG/NBD and Gamma-Gamma fitted on "
-    "`fct_customer_purchase_history`; docs/metrics/lifetime.md).",
+    "`fct_customer_purchase_history`; docs/metrics.md).",
 )
 def customer_lifetime_value(
     context: dg.AssetExecutionContext, config: LifetimeConfig, warehouse: Warehouse

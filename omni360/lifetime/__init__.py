@@ -5,5 +5,5 @@
 - `gamma_gamma`: the Gamma-Gamma spend model — fit, conditional expected average spend;
 - `clv`: discounted CLV over a horizon in months, and scoring a whole customer base.
 
-Definitions and the CDNOW validation: docs/metrics/lifetime.md.
+Definitions and the CDNOW validation: docs/metrics.md.
 """

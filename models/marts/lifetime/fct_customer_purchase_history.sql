@@ -1,7 +1,7 @@
 {#
     The purchase history of every customer with a completed order placed up to
     int_customers__as_of, summarized for the lifetime models (BG/NBD and
-    Gamma-Gamma; docs/metrics/lifetime.md).
+    Gamma-Gamma; docs/metrics.md).
 
     A purchase is a day with a completed order: the completed orders of one
     customer on one date are one purchase, worth the sum of their net amounts

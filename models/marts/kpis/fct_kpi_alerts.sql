@@ -66,7 +66,7 @@ threshold_alerts as (
         'threshold' as alert_type,
         kpi_targets.kpi as alert_name,
         latest_values.period_start,
-        kpi_targets.kpi as kpi,
+        kpi_targets.kpi,
         latest_values.kpi_value,
         previous_values.kpi_value as previous_kpi_value,
         kpi_targets.alert_threshold,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import dagster as dg
@@ -29,11 +29,12 @@ def run_pipeline(
     run_id: str,
     on_asset: Callable[[int, int, str], None] | None = None,
     log_level: str = "WARNING",
+    selection: Sequence[dg.AssetKey] | None = None,
 ) -> RunOutcome:
-    """Materialize every asset of the pipeline job for these settings."""
+    """Materialize every asset of the pipeline job (or the selected ones) for these settings."""
     defs = build_definitions(settings)
     job = defs.resolve_job_def(pipeline_job.name)
-    total = len(job.asset_layer.executable_asset_keys)
+    total = len(selection) if selection else len(job.asset_layer.executable_asset_keys)
     counts = {"materialized": 0, "passed": 0, "failed": 0, "warned": 0}
 
     def listen(entry: dg.EventLogEntry) -> None:
@@ -61,6 +62,7 @@ def run_pipeline(
             instance=instance,
             run_id=run_id,
             raise_on_error=False,
+            asset_selection=selection,
         )
         failure = None
         if not result.success:

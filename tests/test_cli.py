@@ -16,7 +16,7 @@ OMNI360 = str(Path(sys.executable).with_name("omni360"))
 def omni360(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
     full_env = {**os.environ, "COLUMNS": "200", **(env or {})}
     return subprocess.run(
-        [OMNI360, *args], capture_output=True, text=True, env=full_env, timeout=120
+        [OMNI360, *args], capture_output=True, text=True, env=full_env, timeout=600
     )
 
 

@@ -8,6 +8,7 @@ from collections import Counter
 
 import dagster as dg
 
+from omni360.contract import SOURCES
 from omni360.db import connect
 from omni360.ingestion.report import all_totals
 from orchestration.runner import run_pipeline
@@ -83,7 +84,8 @@ def test_second_run_loads_nothing_new(pipeline_run: PipelineRun) -> None:
     with connect(pipeline_run.settings.db_path, read_only=True) as con:
         before = {t.source: (t.files, t.table_rows, t.quarantined_rows) for t in all_totals(con)}
     second_run_id = str(uuid.uuid4())
-    outcome = run_pipeline(pipeline_run.settings, run_id=second_run_id)
+    ingestion = [dg.AssetKey(["raw", source]) for source in SOURCES]
+    outcome = run_pipeline(pipeline_run.settings, run_id=second_run_id, selection=ingestion)
     assert outcome.success, outcome.failure
     with connect(pipeline_run.settings.db_path, read_only=True) as con:
         after = {t.source: (t.files, t.table_rows, t.quarantined_rows) for t in all_totals(con)}

@@ -1,5 +1,6 @@
 """The dbt project as Dagster assets: every model, seed and snapshot; dbt tests as checks."""
 
+import subprocess
 import sys
 from collections.abc import Iterator, Mapping
 from pathlib import Path
@@ -56,6 +57,21 @@ class Omni360Translator(DagsterDbtTranslator):
 
 
 IDENTITY_AUDIT = dg.AssetKey(["marts", "fct_identity_audit"])
+
+
+def stop_if_running(process: subprocess.Popen, grace_seconds: float = 10) -> None:
+    """End a dbt process the step no longer reads (the step failed mid-stream).
+
+    Left running, it would keep the warehouse's single-writer lock after the run has failed.
+    """
+    if process.poll() is not None:
+        return
+    process.terminate()
+    try:
+        process.wait(timeout=grace_seconds)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
 
 
 def identity_audit_metadata(warehouse: Warehouse) -> dict[str, Any]:
@@ -117,7 +133,10 @@ def build_dbt_assets() -> dg.AssetsDefinition:
         context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: Warehouse
     ) -> Iterator[Any]:
         """`dbt build` of the selected models: seeds, models and their tests, in order."""
-        events = dbt.cli(["build"], context=context).stream()
-        yield from with_read_back_metadata(events, context.assets_def, warehouse)
+        invocation = dbt.cli(["build"], context=context)
+        try:
+            yield from with_read_back_metadata(invocation.stream(), context.assets_def, warehouse)
+        finally:
+            stop_if_running(invocation.process)
 
     return omni360_dbt_models

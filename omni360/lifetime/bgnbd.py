@@ -24,11 +24,10 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
-from scipy.optimize import minimize
 from scipy.special import betaln, digamma, expit, gammaln, hyp2f1
 
-# The fit keeps every log-parameter within ±LOG_BOUND (e^15 ≈ 3.3 million).
-LOG_BOUND = 15.0
+from omni360.lifetime.likelihood import fit_log_parameters
+
 PARAMETER_NAMES = ("r", "alpha", "a", "b")
 
 
@@ -128,37 +127,22 @@ def fit_bgnbd(
         raise ValueError("the BG/NBD fit needs at least one customer with a repeat purchase")
     if initial is None:
         initial = BgNbdParams(r=1.0, alpha=float(T.sum() / x.sum()), a=1.0, b=1.0)
-    start = np.clip(np.log([initial.r, initial.alpha, initial.a, initial.b]), -LOG_BOUND, LOG_BOUND)
     n = len(x)
-
-    def objective(log_params: NDArray[np.float64]) -> tuple[float, NDArray[np.float64]]:
-        ll, grad = _log_likelihood_terms(log_params, x, t_x, T, gradient=True)
-        assert grad is not None
-        return -float(ll.sum()) / n, -grad.sum(axis=0) / n
-
-    result = minimize(
-        objective,
-        start,
-        jac=True,
-        method="L-BFGS-B",
-        bounds=[(-LOG_BOUND, LOG_BOUND)] * 4,
-        options={"maxiter": 2000, "ftol": 1e-15, "gtol": 1e-10},
-    )
-    params = BgNbdParams(*(float(v) for v in np.exp(result.x)))
-    at_bound = tuple(
-        name
-        for name, value in zip(PARAMETER_NAMES, result.x, strict=True)
-        if abs(value) >= LOG_BOUND - 1e-6
+    fit = fit_log_parameters(
+        lambda log_params: _log_likelihood_terms(log_params, x, t_x, T, gradient=True),
+        (initial.r, initial.alpha, initial.a, initial.b),
+        PARAMETER_NAMES,
+        n,
     )
     return BgNbdFit(
-        params=params,
-        log_likelihood=-float(result.fun) * n,
+        params=BgNbdParams(*fit.values),
+        log_likelihood=fit.log_likelihood,
         customers=n,
         repeat_customers=repeat_customers,
-        converged=bool(result.success),
-        iterations=int(result.nit),
-        message=str(result.message),
-        at_bound=at_bound,
+        converged=fit.converged,
+        iterations=fit.iterations,
+        message=fit.message,
+        at_bound=fit.at_bound,
     )
 
 

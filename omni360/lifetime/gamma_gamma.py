@@ -28,10 +28,9 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
-from scipy.optimize import minimize
 from scipy.special import digamma, gammaln
 
-from omni360.lifetime.bgnbd import LOG_BOUND
+from omni360.lifetime.likelihood import fit_log_parameters
 
 PARAMETER_NAMES = ("p", "q", "gamma")
 
@@ -132,35 +131,21 @@ def fit_gamma_gamma(
         raise ValueError("the Gamma-Gamma fit needs at least two customers with repeat spend")
     if initial is None:
         initial = GammaGammaParams(p=2.0, q=2.0, gamma=float(m.mean()))
-    start = np.clip(np.log([initial.p, initial.q, initial.gamma]), -LOG_BOUND, LOG_BOUND)
     n = len(x)
-
-    def objective(log_params: NDArray[np.float64]) -> tuple[float, NDArray[np.float64]]:
-        ll, grad = _log_likelihood_terms(log_params, x, m, gradient=True)
-        assert grad is not None
-        return -float(ll.sum()) / n, -grad.sum(axis=0) / n
-
-    result = minimize(
-        objective,
-        start,
-        jac=True,
-        method="L-BFGS-B",
-        bounds=[(-LOG_BOUND, LOG_BOUND)] * 3,
-        options={"maxiter": 2000, "ftol": 1e-15, "gtol": 1e-10},
-    )
-    at_bound = tuple(
-        name
-        for name, value in zip(PARAMETER_NAMES, result.x, strict=True)
-        if abs(value) >= LOG_BOUND - 1e-6
+    fit = fit_log_parameters(
+        lambda log_params: _log_likelihood_terms(log_params, x, m, gradient=True),
+        (initial.p, initial.q, initial.gamma),
+        PARAMETER_NAMES,
+        n,
     )
     return GammaGammaFit(
-        params=GammaGammaParams(*(float(v) for v in np.exp(result.x))),
-        log_likelihood=-float(result.fun) * n,
+        params=GammaGammaParams(*fit.values),
+        log_likelihood=fit.log_likelihood,
         customers=n,
-        converged=bool(result.success),
-        iterations=int(result.nit),
-        message=str(result.message),
-        at_bound=at_bound,
+        converged=fit.converged,
+        iterations=fit.iterations,
+        message=fit.message,
+        at_bound=fit.at_bound,
     )
 
 

@@ -1,0 +1,1 @@
+"""Reverse ETL: audiences from the warehouse to the messaging channels, incrementally."""

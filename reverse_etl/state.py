@@ -1,0 +1,195 @@
+"""What the sync engine remembers, in the warehouse itself (schema `reverse_etl`).
+
+- `snapshots`: per sync, every record the destination confirmed, with the hash of the fields
+  it confirmed. The next run sends only what differs from it; it advances only on
+  confirmation, so a crash loses nothing.
+- `failures`: records that still failed after every retry, with the reason; they are part of
+  the next run's changes again (they differ from the snapshot) and counted as retried.
+- `sends`: the confirmed messages of frequency-capped syncs, per customer and channel.
+- `sync_runs`: one row per run: the counts, the duration, the outcome.
+"""
+
+from __future__ import annotations
+
+import duckdb
+import pyarrow as pa
+
+SCHEMA = "reverse_etl"
+
+DDL = f"""
+create schema if not exists {SCHEMA};
+create table if not exists {SCHEMA}.snapshots (
+    sync_name varchar not null,
+    record_key varchar not null,
+    record_hash varchar not null,
+    confirmed_at timestamptz not null,
+    primary key (sync_name, record_key)
+);
+create table if not exists {SCHEMA}.failures (
+    sync_name varchar not null,
+    record_key varchar not null,
+    operation varchar not null,
+    record_hash varchar,
+    reason varchar not null,
+    attempts integer not null,
+    first_failed_at timestamptz not null,
+    last_failed_at timestamptz not null,
+    primary key (sync_name, record_key)
+);
+create table if not exists {SCHEMA}.sends (
+    sync_name varchar not null,
+    record_key varchar not null,
+    customer_id varchar not null,
+    channel varchar,
+    sent_at timestamptz not null
+);
+create table if not exists {SCHEMA}.sync_runs (
+    run_id varchar primary key,
+    sync_name varchar not null,
+    destination_kind varchar not null,
+    mode varchar not null,
+    dry_run boolean not null,
+    status varchar not null,
+    started_at timestamptz not null,
+    finished_at timestamptz,
+    duration_seconds double,
+    source_rows bigint,
+    holdout_skipped bigint,
+    consent_blocked bigint,
+    frequency_capped bigint,
+    added bigint,
+    changed bigint,
+    removed bigint,
+    retried bigint,
+    confirmed bigint,
+    failed bigint,
+    requests bigint,
+    throttled bigint,
+    request_retries bigint,
+    error varchar
+);
+"""
+
+# The columns of a flush's confirmation and failure tables.
+CONFIRMED_SCHEMA = pa.schema(
+    [
+        ("record_key", pa.string()),
+        ("record_hash", pa.string()),
+        ("operation", pa.string()),
+        ("customer_id", pa.string()),
+        ("channel", pa.string()),
+    ]
+)
+FAILED_SCHEMA = pa.schema(
+    [
+        ("record_key", pa.string()),
+        ("record_hash", pa.string()),
+        ("operation", pa.string()),
+        ("reason", pa.string()),
+    ]
+)
+
+
+def ensure_state(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute(DDL)
+
+
+def mark_interrupted_runs(con: duckdb.DuckDBPyConnection, sync_name: str) -> int:
+    """Runs of this sync still 'running' were cut short (killed): say so in the log."""
+    rows = con.execute(
+        f"""
+        update {SCHEMA}.sync_runs
+        set status = 'interrupted', error = 'the process stopped before the run finished'
+        where sync_name = ? and status = 'running'
+        returning run_id
+        """,
+        [sync_name],
+    ).fetchall()
+    return len(rows)
+
+
+def record_outcomes(
+    con: duckdb.DuckDBPyConnection,
+    sync_name: str,
+    confirmed: pa.Table,
+    failed: pa.Table,
+    *,
+    record_sends: bool,
+) -> None:
+    """Advance the snapshot for confirmed records and store the failed ones, in one
+    transaction: either all of a flush is remembered or none of it."""
+    con.begin()
+    try:
+        if confirmed.num_rows:
+            con.register("confirmed_records", confirmed)
+            con.execute(
+                f"""
+                insert or replace into {SCHEMA}.snapshots
+                select ?, record_key, record_hash, now()
+                from confirmed_records where operation <> 'delete'
+                """,
+                [sync_name],
+            )
+            con.execute(
+                f"""
+                delete from {SCHEMA}.snapshots
+                where sync_name = ? and record_key in (
+                    select record_key from confirmed_records where operation = 'delete'
+                )
+                """,
+                [sync_name],
+            )
+            con.execute(
+                f"""
+                delete from {SCHEMA}.failures
+                where sync_name = ?
+                    and record_key in (select record_key from confirmed_records)
+                """,
+                [sync_name],
+            )
+            if record_sends:
+                con.execute(
+                    f"""
+                    insert into {SCHEMA}.sends
+                    select ?, record_key, customer_id, channel, now()
+                    from confirmed_records
+                    where operation <> 'delete' and customer_id is not null
+                    """,
+                    [sync_name],
+                )
+            con.unregister("confirmed_records")
+        if failed.num_rows:
+            con.register("failed_records", failed)
+            con.execute(
+                f"""
+                insert into {SCHEMA}.failures as previous
+                select ?, record_key, operation, record_hash, reason, 1, now(), now()
+                from failed_records
+                on conflict (sync_name, record_key) do update set
+                    operation = excluded.operation,
+                    record_hash = excluded.record_hash,
+                    reason = excluded.reason,
+                    attempts = previous.attempts + 1,
+                    last_failed_at = excluded.last_failed_at
+                """,
+                [sync_name],
+            )
+            con.unregister("failed_records")
+        con.commit()
+    except BaseException:
+        con.rollback()
+        raise
+
+
+def forget_removed(con: duckdb.DuckDBPyConnection, sync_name: str, keys: pa.Table) -> None:
+    """Insert mode: records that left the source leave the snapshot (no call is made), so a
+    member who comes back later is a new record and gets a new message."""
+    con.register("removed_records", keys)
+    con.execute(
+        f"""
+        delete from {SCHEMA}.snapshots
+        where sync_name = ? and record_key in (select record_key from removed_records)
+        """,
+        [sync_name],
+    )
+    con.unregister("removed_records")

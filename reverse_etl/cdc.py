@@ -73,6 +73,7 @@ class ChangeCounts:
     null_keys: int
     duplicate_keys: int
     frequency_capped: int
+    held_in_doubt: int  # records held after an unanswered send (never re-sent automatically)
     added: int
     changed: int
     removed: int
@@ -249,11 +250,15 @@ def capture_changes(con: duckdb.DuckDBPyConnection, spec: SyncSpec) -> ChangeSet
         from changes
         left join {SCHEMA}.failures as failure
             on failure.sync_name = $sync and failure.record_key = changes.record_key
+        where not coalesce(failure.in_doubt, false)
         """,
         {"sync": spec.name},
     )
     frequency_capped = con.execute(
         "select count(*) filter (where is_capped) from _sync_added"
+    ).fetchall()[0][0]
+    held_in_doubt = con.execute(
+        f"select count(*) from {SCHEMA}.failures where sync_name = ? and in_doubt", [spec.name]
     ).fetchall()[0][0]
     added, changed, removed, retried, to_send = con.execute(
         f"""
@@ -289,6 +294,7 @@ def capture_changes(con: duckdb.DuckDBPyConnection, spec: SyncSpec) -> ChangeSet
         null_keys=null_keys,
         duplicate_keys=duplicate_keys,
         frequency_capped=frequency_capped,
+        held_in_doubt=held_in_doubt,
         added=added,
         changed=changed,
         removed=removed,

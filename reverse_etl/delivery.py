@@ -5,7 +5,8 @@ destination's rate limit (at most `requests` in any `per_seconds` window), sends
 - on 429 pauses *every* request of the destination for the provider's Retry-After (seconds or
   an HTTP date; without one, the backoff), then tries again;
 - on 5xx, a timeout or a broken connection backs off exponentially with full jitter and tries
-  again;
+  again, except that a request which went out and got no answer is not sent again to a
+  destination that is not idempotent: it raises `DeliveryInDoubt` (it may have arrived);
 - returns any other answer (2xx, other 4xx) to the destination to read;
 - raises `DeliveryFailed` when the attempts are spent (the records are retried next run).
 """
@@ -22,9 +23,11 @@ from dataclasses import dataclass
 import httpx
 
 from reverse_etl.config import RetryPolicy
-from reverse_etl.destinations.base import DeliveryFailed, Limits
+from reverse_etl.destinations.base import DeliveryFailed, DeliveryInDoubt, Limits
 
 RETRYABLE_STATUS = frozenset({500, 502, 503, 504})
+# Failures that happen before the request leaves: always safe to send again.
+NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 
 
 class RateLimiter:
@@ -95,8 +98,10 @@ class Sender:
         policy: RetryPolicy,
         concurrency: int | None = None,
         rng: random.Random | None = None,
+        resend_unanswered: bool = True,
     ) -> None:
         self.client = client
+        self.resend_unanswered = resend_unanswered
         self.policy = policy
         self.limiter = RateLimiter(limits.requests, limits.per_seconds)
         width = min(concurrency or limits.concurrency, limits.concurrency)
@@ -121,6 +126,11 @@ class Sender:
                     await response.aread()
             except (httpx.TimeoutException, httpx.TransportError) as error:
                 last_problem = f"{type(error).__name__} (no answer)"
+                if not self.resend_unanswered and not isinstance(error, NOT_SENT):
+                    raise DeliveryInDoubt(
+                        f"in doubt: {last_problem}; it may have been delivered, so it is held "
+                        "instead of sent again"
+                    ) from None
                 await asyncio.sleep(self.backoff(attempt))
                 continue
             if response.status_code == 429:

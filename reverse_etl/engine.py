@@ -32,6 +32,7 @@ from reverse_etl.destinations.base import (
     BatchOutcome,
     ConfigurationError,
     DeliveryFailed,
+    DeliveryInDoubt,
     Destination,
     Operation,
     Record,
@@ -43,8 +44,10 @@ from reverse_etl.state import (
     SCHEMA,
     ensure_state,
     forget_removed,
+    mark_in_flight,
     mark_interrupted_runs,
     record_outcomes,
+    settle_interrupted_sends,
 )
 
 log = logging.getLogger("reverse_etl")
@@ -67,6 +70,7 @@ class SyncResult:
     counts: ChangeCounts | None
     confirmed: int = 0
     failed: int = 0
+    in_doubt: int = 0
     duration_seconds: float = 0.0
     delivery: DeliveryStats = field(default_factory=DeliveryStats)
     error: str | None = None
@@ -85,8 +89,10 @@ class SyncResult:
             "holdout_skipped": counts.holdout_skipped if counts else None,
             "consent_blocked": counts.consent_blocked if counts else None,
             "frequency_capped": counts.frequency_capped if counts else None,
+            "held_in_doubt": counts.held_in_doubt if counts else None,
             "confirmed": self.confirmed,
             "failed": self.failed,
+            "in_doubt": self.in_doubt,
             "requests": self.delivery.requests,
             "throttled": self.delivery.throttled,
             "request_retries": self.delivery.retries,
@@ -158,6 +164,7 @@ class _Recorder:
         self.failed_rows: list[tuple] = []
         self.confirmed = 0
         self.failed = 0
+        self.in_doubt = 0
         self.last_flush = time.monotonic()
 
     def add(self, outcome: BatchOutcome, pending: dict[str, _Pending]) -> None:
@@ -171,11 +178,13 @@ class _Recorder:
             state = pending.pop(rejection.key, None)
             if state is not None:
                 reason = redact(rejection.reason, self.secrets)
-                self.failed_rows.append((rejection.key, state.record_hash, state.operation, reason))
+                self.failed_rows.append(
+                    (rejection.key, state.record_hash, state.operation, reason, rejection.in_doubt)
+                )
         # A record the destination neither confirmed nor rejected is not confirmed.
         for key, state in pending.items():
             self.failed_rows.append(
-                (key, state.record_hash, state.operation, "the destination did not confirm it")
+                (key, state.record_hash, state.operation, "not confirmed by the destination", False)
             )
         pending.clear()
         buffered = len(self.confirmed_rows) + len(self.failed_rows)
@@ -186,12 +195,26 @@ class _Recorder:
         ):
             self.flush()
 
-    def fail(self, pending: dict[str, _Pending], reason: str) -> None:
+    def fail(self, pending: dict[str, _Pending], reason: str, in_doubt: bool = False) -> None:
         reason = redact(reason, self.secrets)
         for key, state in pending.items():
-            self.failed_rows.append((key, state.record_hash, state.operation, reason))
+            self.failed_rows.append((key, state.record_hash, state.operation, reason, in_doubt))
         pending.clear()
         self.flush()
+
+    def mark_in_flight(self, pending: dict[str, _Pending]) -> None:
+        """Before a batch goes to a destination that is not idempotent: write it down."""
+        mark_in_flight(
+            self.con,
+            self.spec.name,
+            pa.table(
+                {
+                    "record_key": list(pending),
+                    "record_hash": [state.record_hash for state in pending.values()],
+                    "operation": [state.operation for state in pending.values()],
+                }
+            ),
+        )
 
     def flush(self) -> None:
         confirmed = pa.Table.from_pylist(
@@ -211,6 +234,7 @@ class _Recorder:
         )
         self.confirmed += confirmed.num_rows
         self.failed += failed.num_rows
+        self.in_doubt += sum(1 for row in self.failed_rows if row[4])
         self.confirmed_rows, self.failed_rows = [], []
         self.last_flush = time.monotonic()
 
@@ -237,7 +261,13 @@ async def _deliver(
         timeout=spec.retry.timeout,
         limits=httpx.Limits(max_connections=workers, max_keepalive_connections=workers),
     ) as client:
-        sender = Sender(client, limits, spec.retry, spec.concurrency)
+        sender = Sender(
+            client,
+            limits,
+            spec.retry,
+            spec.concurrency,
+            resend_unanswered=destination.idempotent,
+        )
         stats_out.append(sender.stats)
 
         async def work() -> None:
@@ -246,8 +276,12 @@ async def _deliver(
                 batch, pending = item
                 if stop_reason is not None:
                     continue  # not attempted: unconfirmed, so next run sends them
+                if not destination.idempotent:
+                    recorder.mark_in_flight(pending)
                 try:
                     outcome = await destination.deliver(batch, sender)
+                except DeliveryInDoubt as error:
+                    recorder.fail(pending, str(error), in_doubt=True)
                 except DeliveryFailed as error:
                     consecutive_failures += 1
                     recorder.fail(pending, str(error))
@@ -302,8 +336,9 @@ def _finish_run(con: duckdb.DuckDBPyConnection, result: SyncResult) -> None:
         update {SCHEMA}.sync_runs set
             status = ?, finished_at = now(), duration_seconds = ?,
             source_rows = ?, holdout_skipped = ?, consent_blocked = ?, frequency_capped = ?,
-            added = ?, changed = ?, removed = ?, retried = ?,
-            confirmed = ?, failed = ?, requests = ?, throttled = ?, request_retries = ?,
+            held_in_doubt = ?, added = ?, changed = ?, removed = ?, retried = ?,
+            confirmed = ?, failed = ?, in_doubt = ?, requests = ?, throttled = ?,
+            request_retries = ?,
             error = ?
         where run_id = ?
         """,
@@ -314,12 +349,14 @@ def _finish_run(con: duckdb.DuckDBPyConnection, result: SyncResult) -> None:
             counts.holdout_skipped if counts else None,
             counts.consent_blocked if counts else None,
             counts.frequency_capped if counts else None,
+            counts.held_in_doubt if counts else None,
             counts.added if counts else None,
             counts.changed if counts else None,
             counts.removed if counts else None,
             counts.retried if counts else None,
             result.confirmed,
             result.failed,
+            result.in_doubt,
             result.delivery.requests,
             result.delivery.throttled,
             result.delivery.retries,
@@ -383,6 +420,13 @@ def run_sync(
             interrupted = mark_interrupted_runs(writer, spec.name)
             if interrupted:
                 log.warning("sync %s: %d earlier run(s) were interrupted", spec.name, interrupted)
+            unsettled = settle_interrupted_sends(writer, spec.name)
+            if unsettled:
+                log.warning(
+                    "sync %s: %d record(s) were being sent when a run stopped; held as in doubt",
+                    spec.name,
+                    unsettled,
+                )
             _start_run(writer, spec, run_id)
         changes = capture_changes(reader, spec)
         counts = changes.counts
@@ -431,6 +475,7 @@ def run_sync(
             counts,
             confirmed=recorder.confirmed,
             failed=failed,
+            in_doubt=recorder.in_doubt,
             duration_seconds=time.monotonic() - started,
             delivery=stats[0] if stats else DeliveryStats(),
             error=redact(error, secrets) if error else None,
@@ -443,6 +488,7 @@ def run_sync(
             status,
             result.confirmed,
             result.failed,
+            result.in_doubt,
             result.delivery.requests,
             result.delivery.throttled,
             result.delivery.retries,

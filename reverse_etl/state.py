@@ -4,7 +4,12 @@
   it confirmed. The next run sends only what differs from it; it advances only on
   confirmation, so a crash loses nothing.
 - `failures`: records that still failed after every retry, with the reason; they are part of
-  the next run's changes again (they differ from the snapshot) and counted as retried.
+  the next run's changes again (they differ from the snapshot) and counted as retried. A
+  record `in_doubt` (sent to a destination that is not idempotent, no answer) is held
+  instead: it may have arrived, so it waits for an operator (`omni360 sync --in-doubt`).
+- `in_flight`: for destinations that are not idempotent, the records of a batch are written
+  here before it is sent and leave when it is answered; rows left by a killed run become
+  in-doubt failures, so a crash never makes such a destination receive a message twice.
 - `sends`: the confirmed messages of frequency-capped syncs, per customer and channel.
 - `sync_runs`: one row per run: the counts, the duration, the outcome.
 """
@@ -31,9 +36,18 @@ create table if not exists {SCHEMA}.failures (
     operation varchar not null,
     record_hash varchar,
     reason varchar not null,
+    in_doubt boolean not null default false,
     attempts integer not null,
     first_failed_at timestamptz not null,
     last_failed_at timestamptz not null,
+    primary key (sync_name, record_key)
+);
+create table if not exists {SCHEMA}.in_flight (
+    sync_name varchar not null,
+    record_key varchar not null,
+    record_hash varchar not null,
+    operation varchar not null,
+    sent_at timestamptz not null,
     primary key (sync_name, record_key)
 );
 create table if not exists {SCHEMA}.sends (
@@ -57,12 +71,14 @@ create table if not exists {SCHEMA}.sync_runs (
     holdout_skipped bigint,
     consent_blocked bigint,
     frequency_capped bigint,
+    held_in_doubt bigint,
     added bigint,
     changed bigint,
     removed bigint,
     retried bigint,
     confirmed bigint,
     failed bigint,
+    in_doubt bigint,
     requests bigint,
     throttled bigint,
     request_retries bigint,
@@ -86,6 +102,7 @@ FAILED_SCHEMA = pa.schema(
         ("record_hash", pa.string()),
         ("operation", pa.string()),
         ("reason", pa.string()),
+        ("in_doubt", pa.bool_()),
     ]
 )
 
@@ -163,18 +180,30 @@ def record_outcomes(
             con.execute(
                 f"""
                 insert into {SCHEMA}.failures as previous
-                select ?, record_key, operation, record_hash, reason, 1, now(), now()
+                select ?, record_key, operation, record_hash, reason, in_doubt, 1, now(), now()
                 from failed_records
                 on conflict (sync_name, record_key) do update set
                     operation = excluded.operation,
                     record_hash = excluded.record_hash,
                     reason = excluded.reason,
+                    in_doubt = excluded.in_doubt,
                     attempts = previous.attempts + 1,
                     last_failed_at = excluded.last_failed_at
                 """,
                 [sync_name],
             )
             con.unregister("failed_records")
+        for name, table in (("answered_confirmed", confirmed), ("answered_failed", failed)):
+            if table.num_rows:
+                con.register(name, table.select(["record_key"]))
+                con.execute(
+                    f"""
+                    delete from {SCHEMA}.in_flight
+                    where sync_name = ? and record_key in (select record_key from {name})
+                    """,
+                    [sync_name],
+                )
+                con.unregister(name)
         con.commit()
     except BaseException:
         con.rollback()
@@ -193,3 +222,65 @@ def forget_removed(con: duckdb.DuckDBPyConnection, sync_name: str, keys: pa.Tabl
         [sync_name],
     )
     con.unregister("removed_records")
+
+
+def mark_in_flight(con: duckdb.DuckDBPyConnection, sync_name: str, records: pa.Table) -> None:
+    """Remember (committed) that these records are about to be sent."""
+    con.register("outgoing_records", records)
+    con.execute(
+        f"""
+        insert or replace into {SCHEMA}.in_flight
+        select ?, record_key, record_hash, operation, now() from outgoing_records
+        """,
+        [sync_name],
+    )
+    con.unregister("outgoing_records")
+
+
+def settle_interrupted_sends(con: duckdb.DuckDBPyConnection, sync_name: str) -> int:
+    """Records a killed run left in flight become in-doubt failures (held, not re-sent)."""
+    con.begin()
+    try:
+        moved = con.execute(
+            f"""
+            insert or replace into {SCHEMA}.failures
+            select sync_name, record_key, operation, record_hash,
+                'in doubt: the run stopped while it was being sent; it may have been delivered',
+                true, 1, sent_at, now()
+            from {SCHEMA}.in_flight where sync_name = ?
+            returning record_key
+            """,
+            [sync_name],
+        ).fetchall()
+        con.execute(f"delete from {SCHEMA}.in_flight where sync_name = ?", [sync_name])
+        con.commit()
+    except BaseException:
+        con.rollback()
+        raise
+    return len(moved)
+
+
+def resolve_in_doubt(con: duckdb.DuckDBPyConnection, sync_name: str, *, delivered: bool) -> int:
+    """An operator's decision on the held records: `delivered` moves them into the snapshot
+    (they arrived), otherwise they are released to be sent again on the next run."""
+    con.begin()
+    try:
+        if delivered:
+            con.execute(
+                f"""
+                insert or replace into {SCHEMA}.snapshots
+                select sync_name, record_key, record_hash, now()
+                from {SCHEMA}.failures
+                where sync_name = ? and in_doubt and operation <> 'delete'
+                """,
+                [sync_name],
+            )
+        released = con.execute(
+            f"delete from {SCHEMA}.failures where sync_name = ? and in_doubt returning record_key",
+            [sync_name],
+        ).fetchall()
+        con.commit()
+    except BaseException:
+        con.rollback()
+        raise
+    return len(released)

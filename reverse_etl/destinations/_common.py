@@ -15,7 +15,16 @@ from typing import Any, TypeVar
 
 import httpx
 
-from reverse_etl.destinations.base import ConfigurationError, DeliveryFailed, Limits
+from reverse_etl.destinations.base import (
+    Batch,
+    BatchOutcome,
+    ConfigurationError,
+    DeliveryFailed,
+    DeliveryInDoubt,
+    Limits,
+    Record,
+    Rejection,
+)
 from reverse_etl.redaction import redact
 
 T = TypeVar("T")
@@ -194,3 +203,38 @@ async def gather_limited(factories: Sequence[Callable[[], Awaitable[T]]], width:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
         raise
+
+
+async def deliver_each(
+    batch: Batch,
+    one: Callable[[Record], Awaitable[Rejection | None]],
+    width: int,
+) -> BatchOutcome:
+    """Deliver a batch one request per record: every record ends confirmed or rejected on its
+    own, so one record's failure never un-confirms the others. A record whose request got no
+    answer is rejected `in_doubt`. When every record failed to be delivered at all, the batch
+    fails (the provider is unavailable), which lets the engine stop early."""
+
+    async def guarded(record: Record) -> Rejection | DeliveryFailed | None:
+        try:
+            return await one(record)
+        except DeliveryInDoubt as error:
+            return Rejection(record.key, str(error), in_doubt=True)
+        except DeliveryFailed as error:
+            return error
+
+    results = await gather_limited(
+        [lambda record=record: guarded(record) for record in batch.records], width
+    )
+    failures = [result for result in results if isinstance(result, DeliveryFailed)]
+    if failures and len(failures) == len(results):
+        raise failures[0]
+    outcome = BatchOutcome()
+    for record, result in zip(batch.records, results, strict=True):
+        if result is None:
+            outcome.confirmed.append(record.key)
+        elif isinstance(result, DeliveryFailed):
+            outcome.rejected.append(Rejection(record.key, str(result)))
+        else:
+            outcome.rejected.append(result)
+    return outcome

@@ -66,10 +66,13 @@ class Batch:
 
 @dataclass(frozen=True)
 class Rejection:
-    """A record the provider refused for a reason of its own (stored, retried next run)."""
+    """A record the provider refused for a reason of its own (stored, retried next run), or
+    one whose request went out without an answer to a destination that is not idempotent
+    (`in_doubt`: held, never re-sent automatically, since it may have arrived)."""
 
     key: str
     reason: str
+    in_doubt: bool = False
 
 
 @dataclass
@@ -80,6 +83,11 @@ class BatchOutcome:
 
 class DeliveryFailed(Exception):
     """The provider could not be reached or kept failing after every retry."""
+
+
+class DeliveryInDoubt(DeliveryFailed):
+    """A request went out and no answer came back; the provider may have applied it. Raised
+    instead of re-sending when the destination is not idempotent."""
 
 
 class ConfigurationError(ValueError):

@@ -35,8 +35,8 @@ import httpx
 from reverse_etl.destinations._common import (
     body_json,
     credentials_refused,
+    deliver_each,
     dumps,
-    gather_limited,
     membership_name,
     require_setting,
     resolve_limits,
@@ -155,17 +155,8 @@ class OneSignalDestination(Destination):
 
     async def deliver(self, batch: Batch, send: Send) -> BatchOutcome:
         tag = membership_name(self.settings, "membership_tag", batch.sync_name)
-        results = await gather_limited(
-            [
-                lambda record=record: self._one(record, batch.operation, tag, send)
-                for record in batch.records
-            ],
+        return await deliver_each(
+            batch,
+            lambda record: self._one(record, batch.operation, tag, send),
             self.limits.concurrency,
         )
-        outcome = BatchOutcome()
-        for record, rejection in zip(batch.records, results, strict=True):
-            if rejection is None:
-                outcome.confirmed.append(record.key)
-            else:
-                outcome.rejected.append(rejection)
-        return outcome

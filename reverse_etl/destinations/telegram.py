@@ -37,9 +37,9 @@ import httpx
 from reverse_etl.destinations._common import (
     body_json,
     credentials_refused,
+    deliver_each,
     dumps,
     flag,
-    gather_limited,
     resolve_limits,
     short,
 )
@@ -137,14 +137,6 @@ class TelegramDestination(Destination):
         raise DeliveryFailed(f"telegram: unexpected answer HTTP {status}")
 
     async def deliver(self, batch: Batch, send: Send) -> BatchOutcome:
-        results = await gather_limited(
-            [lambda record=record: self._one(record, send) for record in batch.records],
-            self.limits.concurrency,
+        return await deliver_each(
+            batch, lambda record: self._one(record, send), self.limits.concurrency
         )
-        outcome = BatchOutcome()
-        for record, rejection in zip(batch.records, results, strict=True):
-            if rejection is None:
-                outcome.confirmed.append(record.key)
-            else:
-                outcome.rejected.append(rejection)
-        return outcome

@@ -41,7 +41,7 @@ import httpx
 from reverse_etl.destinations._common import (
     body_json,
     credentials_refused,
-    gather_limited,
+    deliver_each,
     is_e164,
     resolve_limits,
 )
@@ -152,14 +152,6 @@ class TwilioDestination(Destination):
         raise DeliveryFailed(f"twilio: unexpected answer HTTP {status}")
 
     async def deliver(self, batch: Batch, send: Send) -> BatchOutcome:
-        results = await gather_limited(
-            [lambda record=record: self._one(record, send) for record in batch.records],
-            self.limits.concurrency,
+        return await deliver_each(
+            batch, lambda record: self._one(record, send), self.limits.concurrency
         )
-        outcome = BatchOutcome()
-        for record, rejection in zip(batch.records, results, strict=True):
-            if rejection is None:
-                outcome.confirmed.append(record.key)
-            else:
-                outcome.rejected.append(rejection)
-        return outcome

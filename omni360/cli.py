@@ -16,10 +16,15 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from omni360.cli_syncs import emulator as emulator_command
+from omni360.cli_syncs import export_dir, print_delivered
+from omni360.cli_syncs import sync as sync_command
 from omni360.db import DatabaseBusyError, connect
 from omni360.evaluation import EvaluationInputError, StitchingQuality, evaluate_stitching
 from omni360.ingestion.discovery import LandingZoneError, check_landing_dir
 from omni360.settings import DEFAULT_DB, DEFAULT_LANDING, Settings
+from reverse_etl.channels import ChannelMode, channels
+from reverse_etl.config import load_syncs
 
 app = typer.Typer(
     help="omni360: one customer across every channel — warehouse-native customer-data platform.",
@@ -28,6 +33,8 @@ app = typer.Typer(
     pretty_exceptions_show_locals=False,
 )
 console = Console(stderr=True)
+app.command("sync")(sync_command)
+app.command("emulator")(emulator_command)
 
 LandingOption = Annotated[
     Path | None,
@@ -120,8 +127,21 @@ def generate(
 
 
 @app.command()
-def run(landing: LandingOption = None, db: DbOption = None) -> None:
-    """Materialize every asset: load new landing files, then build and test the dbt models."""
+def run(
+    landing: LandingOption = None,
+    db: DbOption = None,
+    channel_mode: Annotated[
+        ChannelMode,
+        typer.Option(
+            "--channels",
+            envvar="OMNI360_CHANNELS",
+            help="Where the syncs deliver: the bundled local channel emulator (the demo), the "
+            "live providers (addresses and secrets from the environment variables the syncs "
+            "name), or none (no sync runs)",
+        ),
+    ] = ChannelMode.EMULATOR,
+) -> None:
+    """Load new landing files, build and test the dbt models, sync audiences to the channels."""
     settings = Settings.resolve(landing, db)
     try:
         check_landing_dir(settings.landing_dir)
@@ -140,7 +160,17 @@ def run(landing: LandingOption = None, db: DbOption = None) -> None:
             progress.update(task, completed=done, total=total, description=label[:34])
 
         try:
-            outcome = run_pipeline(settings, run_id=run_id, on_asset=on_asset)
+            with channels(channel_mode, load_syncs(), export_dir(settings)) as emulator:
+                outcome = run_pipeline(
+                    settings,
+                    run_id=run_id,
+                    on_asset=on_asset,
+                    include_syncs=channel_mode is not ChannelMode.NONE,
+                )
+                delivered = emulator and outcome.success
+                if delivered:
+                    with redirect_stdout(sys.__stdout__):
+                        print_delivered(emulator, settings)
         except DatabaseBusyError as error:
             raise _fail(str(error), code=3) from None
     _print_status(settings)

@@ -1,4 +1,5 @@
-"""The omni360 code location: landing zone → raw tables → dbt layers, one connected graph.
+"""The omni360 code location: landing zone → raw tables → dbt layers → syncs to the channels,
+one connected graph.
 
 Every step writes to one DuckDB file, which admits a single writer, so steps run one after
 another in one process (`in_process_executor`) and share the `duckdb` pool.
@@ -15,15 +16,22 @@ from orchestration.ingestion import landing_specs, raw_landing_tables
 from orchestration.kpi_checks import build_kpi_checks
 from orchestration.lifetime import customer_lifetime_value
 from orchestration.resources import Warehouse
+from orchestration.syncs import build_sync_assets, build_sync_schedules
 
 
 def build_definitions(settings: Settings) -> dg.Definitions:
     settings.export()
     return dg.Definitions(
-        assets=[*landing_specs, raw_landing_tables, build_dbt_assets(), customer_lifetime_value],
+        assets=[
+            *landing_specs,
+            raw_landing_tables,
+            build_dbt_assets(),
+            customer_lifetime_value,
+            *build_sync_assets(),
+        ],
         asset_checks=[build_kpi_checks()],
         jobs=[pipeline_job],
-        schedules=[daily_schedule],
+        schedules=[daily_schedule, *build_sync_schedules()],
         sensors=[landing_zone_sensor],
         resources={
             "warehouse": Warehouse(

@@ -11,6 +11,7 @@ from omni360.settings import Settings
 from orchestration.automation import pipeline_job
 from orchestration.definitions import build_definitions
 from orchestration.instance import prepare_dagster_home
+from orchestration.syncs import GROUP as SYNC_GROUP
 
 
 @dataclass(frozen=True)
@@ -30,10 +31,15 @@ def run_pipeline(
     on_asset: Callable[[int, int, str], None] | None = None,
     log_level: str = "WARNING",
     selection: Sequence[dg.AssetKey] | None = None,
+    include_syncs: bool = True,
 ) -> RunOutcome:
-    """Materialize every asset of the pipeline job (or the selected ones) for these settings."""
+    """Materialize every asset of the pipeline job (or the selected ones) for these settings;
+    without `include_syncs`, everything but the syncs to the channels."""
     defs = build_definitions(settings)
     job = defs.resolve_job_def(pipeline_job.name)
+    if not include_syncs:
+        keys = selection or sorted(job.asset_layer.executable_asset_keys)
+        selection = [key for key in keys if key.path[0] != SYNC_GROUP]
     total = len(selection) if selection else len(job.asset_layer.executable_asset_keys)
     counts = {"materialized": 0, "passed": 0, "failed": 0, "warned": 0}
 

@@ -25,7 +25,8 @@ Layouts (`platform`):
 - `generic` (default) - `key`, `email_sha256`, `phone_sha256` (E.164 with `+`),
   `first_name_sha256`, `last_name_sha256`, `country`, `zip`.
 
-Settings: `directory` (required), `format` (`csv`, default, or `parquet`), `platform`,
+Settings: `directory` or `directory_env` (the variable naming it; one is required), `format`
+(`csv`, default, or `parquet`), `platform`,
 `default_calling_code` (digits, e.g. `49`, for national numbers written with a leading 0),
 `max_batch_size` (<= 100,000), `concurrency`. Does not use `send`.
 """
@@ -114,7 +115,9 @@ class FileExportDestination(Destination):
 
     def __init__(self, settings: Mapping[str, Any]) -> None:
         super().__init__(settings)
-        self.directory = Path(require_setting(settings, "directory"))
+        variable = settings.get("directory_env")
+        folder = os.environ.get(str(variable)) if variable else None
+        self.directory = Path(folder or require_setting(settings, "directory"))
         self.format = str(settings.get("format") or "csv").lower()
         if self.format not in ("csv", "parquet"):
             raise ConfigurationError("setting 'format' must be csv or parquet")

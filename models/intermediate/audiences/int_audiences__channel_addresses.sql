@@ -96,8 +96,8 @@ channel_addresses as (
 
 select
     channel,
-    address_type,
     address,
+    address_type,
     customer_id,
     address_rank,
     is_shared,

@@ -8,6 +8,11 @@ what the destination confirmed:
 - changed: keys whose hash differs (upsert and mirror modes);
 - removed: snapshot keys the source no longer holds (mirror mode sends deletes; insert mode
   forgets them, so a member who comes back is new again).
+Every change carries a `version`: the confirmation it starts from (the snapshot's
+`confirmed_at`, or for a record the snapshot lacks, how often it left the destination). It goes
+into the idempotency key, so a re-send of an unconfirmed change carries the same key, while a
+record coming back to values (or to a membership) it had before gets a new one and is not
+dropped by a receiver that deduplicates.
 The changes land in a temporary table and are read back in Arrow batches, so memory stays
 flat however large the audience is.
 """
@@ -95,7 +100,8 @@ class ChangeSet:
         """The changes in key order (deletes last), `rows` at a time."""
         reader = self.con.sql(
             f"""
-            select operation, record_key, record_hash, payload, customer_id, channel, is_retry
+            select operation, record_key, record_hash, version, payload, customer_id, channel,
+                is_retry
             from {self.table}
             order by case operation when 'delete' then 1 else 0 end, record_key
             """
@@ -192,20 +198,35 @@ def capture_changes(con: duckdb.DuckDBPyConnection, spec: SyncSpec) -> ChangeSet
     con.execute("drop table _sync_source")
 
     insert_op = Operation.INSERT if spec.mode is Mode.INSERT else Operation.UPSERT
+    # New records of a customer beyond what the cap still allows in its window (earlier
+    # confirmed sends, then this run's new records in key order) wait for a later run.
     capped = "false"
+    recent_sends = "select null::varchar as customer_id, 0::bigint as sent where false"
     if cap:
-        capped = f"""(
-            select count(*) from {SCHEMA}.sends as sent
-            where sent.customer_id = current_rows.customer_id
-                and sent.sent_at > now() - interval {int(cap.days)} day
-        ) >= {int(cap.messages)}"""
+        recent_sends = f"""
+            select customer_id, count(*) as sent from {SCHEMA}.sends
+            where sent_at > now() - interval {int(cap.days)} day
+            group by customer_id"""
+        capped = f"""added.customer_id is not null and coalesce(recent.sent, 0) + row_number()
+            over (partition by added.customer_id order by added.record_key)
+            > {int(cap.messages)}"""
     con.execute(
         f"""
         create or replace temp table _sync_added as
-        select current_rows.*, {capped} as is_capped
-        from _sync_current as current_rows
-        anti join {SCHEMA}.snapshots as snapshot
-            on snapshot.sync_name = $sync and snapshot.record_key = current_rows.record_key
+        with added as (
+            select current_rows.*,
+                'new:' || coalesce(departure.departures, 0) as version
+            from _sync_current as current_rows
+            anti join {SCHEMA}.snapshots as snapshot
+                on snapshot.sync_name = $sync and snapshot.record_key = current_rows.record_key
+            left join {SCHEMA}.departures as departure
+                on departure.sync_name = $sync
+                and departure.record_key = current_rows.record_key
+        ),
+        recent as ({recent_sends})
+        select added.*, {capped} as is_capped
+        from added
+        left join recent on recent.customer_id = added.customer_id
         """,
         {"sync": spec.name},
     )
@@ -213,7 +234,8 @@ def capture_changes(con: duckdb.DuckDBPyConnection, spec: SyncSpec) -> ChangeSet
         f"""
         union all
         select '{Operation.UPSERT}', current_rows.record_key, current_rows.record_hash,
-            current_rows.payload, current_rows.customer_id, current_rows.channel
+            'from:' || epoch_us(snapshot.confirmed_at), current_rows.payload,
+            current_rows.customer_id, current_rows.channel
         from _sync_current as current_rows
         inner join {SCHEMA}.snapshots as snapshot
             on snapshot.sync_name = $sync and snapshot.record_key = current_rows.record_key
@@ -226,7 +248,7 @@ def capture_changes(con: duckdb.DuckDBPyConnection, spec: SyncSpec) -> ChangeSet
         f"""
         union all
         select '{Operation.DELETE}', snapshot.record_key, snapshot.record_hash,
-            null, null, null
+            'from:' || epoch_us(snapshot.confirmed_at), null, null, null
         from {SCHEMA}.snapshots as snapshot
         anti join _sync_current as current_rows
             on current_rows.record_key = snapshot.record_key
@@ -239,8 +261,8 @@ def capture_changes(con: duckdb.DuckDBPyConnection, spec: SyncSpec) -> ChangeSet
         f"""
         create or replace temp table {table} as
         with changes as (
-            select '{insert_op}' as operation, record_key, record_hash, payload, customer_id,
-                channel
+            select '{insert_op}' as operation, record_key, record_hash, version, payload,
+                customer_id, channel
             from _sync_added
             where not is_capped
             {changed_select}

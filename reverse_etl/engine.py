@@ -51,6 +51,9 @@ from reverse_etl.state import (
 )
 
 log = logging.getLogger("reverse_etl")
+# httpx logs every request's URL at INFO, and some providers carry a secret in the URL
+# (Telegram's bot token, Twilio's account SID): its records go through the same redaction.
+HTTP_LOG = logging.getLogger("httpx")
 
 # Confirmations are written at least this often (records, seconds); a destination that is
 # not idempotent has every batch written as soon as it is confirmed.
@@ -109,8 +112,11 @@ def secret_values(destination: dict[str, Any]) -> list[str]:
     ]
 
 
-def idempotency_key(sync: str, key: str, record_hash: str, operation: str) -> str:
-    return hashlib.sha256(f"{sync}\0{key}\0{record_hash}\0{operation}".encode()).hexdigest()[:32]
+def idempotency_key(sync: str, key: str, record_hash: str, operation: str, version: str) -> str:
+    """The same for every send of one change (a retry, a re-send after a crash); another for
+    the next change of the record, even one back to values it had before (`version`)."""
+    text = f"{sync}\0{key}\0{record_hash}\0{operation}\0{version}"
+    return hashlib.sha256(text.encode()).hexdigest()[:32]
 
 
 @dataclass(frozen=True)
@@ -146,7 +152,11 @@ def _batches(
             key, record_hash = row["record_key"], row["record_hash"]
             fields = json.loads(row["payload"]) if row["payload"] is not None else {}
             records.append(
-                Record(key, fields, idempotency_key(spec.name, key, record_hash, operation))
+                Record(
+                    key,
+                    fields,
+                    idempotency_key(spec.name, key, record_hash, operation, row["version"]),
+                )
             )
             pending[key] = _Pending(record_hash, operation, row["customer_id"], row["channel"])
     if records:
@@ -373,7 +383,7 @@ def _masked_preview(changes: ChangeSet, per_operation: int) -> list[dict[str, An
         preview.append(
             {
                 "operation": row["operation"],
-                "key": row["record_key"],
+                "key": redact(row["record_key"]),
                 "fields": {
                     name: redact(value) if isinstance(value, str) else value
                     for name, value in fields.items()
@@ -411,6 +421,7 @@ def run_sync(
     secrets = secret_values(dict(spec.destination))
     redactor = RedactingFilter(secrets)
     log.addFilter(redactor)
+    HTTP_LOG.addFilter(redactor)
     reader, writer = con.cursor(), con.cursor()
     try:
         destination = build_destination(spec.destination)
@@ -482,8 +493,8 @@ def run_sync(
         )
         _finish_run(writer, result)
         log.info(
-            "sync %s: %s, %d confirmed, %d failed, %d requests (%d throttled, %d retried) "
-            "in %.1f s",
+            "sync %s: %s, %d confirmed, %d failed (%d in doubt), %d requests (%d throttled, "
+            "%d retried) in %.1f s",
             spec.name,
             status,
             result.confirmed,
@@ -510,5 +521,6 @@ def run_sync(
         raise
     finally:
         log.removeFilter(redactor)
+        HTTP_LOG.removeFilter(redactor)
         reader.close()
         writer.close()

@@ -10,6 +10,9 @@
 - `in_flight`: for destinations that are not idempotent, the records of a batch are written
   here before it is sent and leave when it is answered; rows left by a killed run become
   in-doubt failures, so a crash never makes such a destination receive a message twice.
+- `departures`: per sync, how often a record left the destination (a confirmed delete, or
+  forgotten in insert mode). It is part of the idempotency key of the record's next arrival, so
+  a member who comes back is not taken for a re-send by a receiver that deduplicates.
 - `sends`: the confirmed messages of frequency-capped syncs, per customer and channel.
 - `sync_runs`: one row per run: the counts, the duration, the outcome.
 """
@@ -48,6 +51,12 @@ create table if not exists {SCHEMA}.in_flight (
     record_hash varchar not null,
     operation varchar not null,
     sent_at timestamptz not null,
+    primary key (sync_name, record_key)
+);
+create table if not exists {SCHEMA}.departures (
+    sync_name varchar not null,
+    record_key varchar not null,
+    departures integer not null,
     primary key (sync_name, record_key)
 );
 create table if not exists {SCHEMA}.sends (
@@ -156,6 +165,11 @@ def record_outcomes(
                 """,
                 [sync_name],
             )
+            _count_departures(
+                con,
+                sync_name,
+                "select record_key from confirmed_records where operation = 'delete'",
+            )
             con.execute(
                 f"""
                 delete from {SCHEMA}.failures
@@ -210,18 +224,39 @@ def record_outcomes(
         raise
 
 
+def _count_departures(con: duckdb.DuckDBPyConnection, sync_name: str, keys_query: str) -> None:
+    """One more departure for each record key `keys_query` selects."""
+    con.execute(
+        f"""
+        insert into {SCHEMA}.departures as previous
+        select ?, record_key, 1 from ({keys_query})
+        on conflict (sync_name, record_key) do update set
+            departures = previous.departures + 1
+        """,
+        [sync_name],
+    )
+
+
 def forget_removed(con: duckdb.DuckDBPyConnection, sync_name: str, keys: pa.Table) -> None:
     """Insert mode: records that left the source leave the snapshot (no call is made), so a
     member who comes back later is a new record and gets a new message."""
     con.register("removed_records", keys)
-    con.execute(
-        f"""
-        delete from {SCHEMA}.snapshots
-        where sync_name = ? and record_key in (select record_key from removed_records)
-        """,
-        [sync_name],
-    )
-    con.unregister("removed_records")
+    con.begin()
+    try:
+        con.execute(
+            f"""
+            delete from {SCHEMA}.snapshots
+            where sync_name = ? and record_key in (select record_key from removed_records)
+            """,
+            [sync_name],
+        )
+        _count_departures(con, sync_name, "select record_key from removed_records")
+        con.commit()
+    except BaseException:
+        con.rollback()
+        raise
+    finally:
+        con.unregister("removed_records")
 
 
 def mark_in_flight(con: duckdb.DuckDBPyConnection, sync_name: str, records: pa.Table) -> None:

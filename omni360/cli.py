@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import json
-import os
+import signal
+import subprocess
 import sys
 import uuid
-from contextlib import redirect_stdout
+from contextlib import redirect_stdout, suppress
 from datetime import date
 from pathlib import Path
 from typing import Annotated
@@ -251,6 +252,14 @@ def ui(
     landing: LandingOption = None,
     db: DbOption = None,
     port: Annotated[int, typer.Option(help="Port of the web UI on 127.0.0.1")] = 3000,
+    channel_mode: Annotated[
+        ChannelMode,
+        typer.Option(
+            "--channels",
+            envvar="OMNI360_CHANNELS",
+            help="Where syncs materialized from the UI deliver (as for `omni360 run`)",
+        ),
+    ] = ChannelMode.EMULATOR,
 ) -> None:
     """Open the Dagster UI (asset lineage, runs, checks) on http://127.0.0.1:PORT."""
     settings = Settings.resolve(landing, db)
@@ -259,19 +268,20 @@ def ui(
 
     prepare_dagster_home()
     dagster = Path(sys.executable).with_name("dagster")
-    os.execv(
-        dagster,
-        [
-            str(dagster),
-            "dev",
-            "-m",
-            "orchestration.definitions",
-            "-h",
-            "127.0.0.1",
-            "-p",
-            str(port),
-        ],
-    )
+    command = [str(dagster), "dev", "-m", "orchestration.definitions", "-h", "127.0.0.1"]
+    with channels(channel_mode, load_syncs(), export_dir(settings)) as emulator:
+        if emulator is not None:
+            console.print(f"Syncs deliver to the local channel emulator at {emulator.url}")
+        dagster_dev = subprocess.Popen([*command, "-p", str(port)])
+        # Stopping this command stops the UI (the emulator lives only as long as both).
+        signal.signal(signal.SIGTERM, lambda *_: dagster_dev.terminate())
+        try:
+            with suppress(KeyboardInterrupt):
+                dagster_dev.wait()
+        finally:
+            if dagster_dev.poll() is None:
+                dagster_dev.terminate()
+                dagster_dev.wait()
 
 
 @app.command()

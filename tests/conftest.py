@@ -21,6 +21,7 @@ class PipelineRun:
     settings: Settings
     truth_dir: Path
     outcome: object  # orchestration.runner.RunOutcome
+    channels: object  # reverse_etl.emulator.RunningEmulator the syncs delivered to
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -37,10 +38,13 @@ def dagster_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
 
 
 @pytest.fixture(scope="session")
-def pipeline_run(tmp_path_factory: pytest.TempPathFactory) -> PipelineRun:
-    """A small demo landing zone (with contract-breaking rows) loaded and built end to end."""
+def pipeline_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PipelineRun]:
+    """A small demo landing zone (with contract-breaking rows) loaded, built end to end and
+    synced to the local channel emulator (alive for the whole session)."""
     from omni360.generator import generate
     from orchestration.runner import run_pipeline
+    from reverse_etl.channels import ChannelMode, channels
+    from reverse_etl.config import load_syncs
 
     root = tmp_path_factory.mktemp("pipeline")
     settings = Settings(landing_dir=root / "landing", db_path=root / "omni360.duckdb")
@@ -51,5 +55,6 @@ def pipeline_run(tmp_path_factory: pytest.TempPathFactory) -> PipelineRun:
         seed=7,
         broken_rows=BROKEN_ROWS,
     )
-    outcome = run_pipeline(settings, run_id=str(uuid.uuid4()))
-    return PipelineRun(settings, root / "truth", outcome)
+    with channels(ChannelMode.EMULATOR, load_syncs(), root / "exports") as emulator:
+        outcome = run_pipeline(settings, run_id=str(uuid.uuid4()))
+        yield PipelineRun(settings, root / "truth", outcome, emulator)

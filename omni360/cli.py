@@ -18,7 +18,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from omni360.cli_syncs import emulator as emulator_command
-from omni360.cli_syncs import export_dir, print_delivered
+from omni360.cli_syncs import export_dir, keep_delivered, print_table
 from omni360.cli_syncs import sync as sync_command
 from omni360.db import DatabaseBusyError, connect
 from omni360.evaluation import EvaluationInputError, StitchingQuality, evaluate_stitching
@@ -168,13 +168,12 @@ def run(
                     on_asset=on_asset,
                     include_syncs=channel_mode is not ChannelMode.NONE,
                 )
-                delivered = emulator and outcome.success
-                if delivered:
-                    with redirect_stdout(sys.__stdout__):
-                        print_delivered(emulator, settings)
+                delivered = keep_delivered(emulator, settings) if emulator else None
         except DatabaseBusyError as error:
             raise _fail(str(error), code=3) from None
     _print_status(settings)
+    if delivered is not None:
+        print_table(delivered)
     if not outcome.success:
         raise _fail(f"run {outcome.run_id} failed: {outcome.failure} (log: {log_path})", code=1)
     if outcome.checks_failed:

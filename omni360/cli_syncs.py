@@ -50,19 +50,21 @@ def channel_state_dir(settings: Settings) -> Path:
     return settings.db_path.parent / "channels"
 
 
-def print_delivered(emulator: RunningEmulator, settings: Settings) -> None:
-    """What the emulated channels received, and where it was saved."""
-    rows = delivered_summary(emulator)
+def keep_delivered(emulator: RunningEmulator, settings: Settings) -> Table:
+    """Save what the emulated channels received beside the warehouse; the summary table."""
     table = Table(title="Delivered to the local channel emulator", title_justify="left")
     headers = ("provider", "requests", "records", "messages", "applied", "deletes")
     for header in (*headers, "duplicates", "rejected", "throttled"):
         table.add_column(header, justify="left" if header == "provider" else "right")
-    for row in rows:
+    for row in delivered_summary(emulator):
         table.add_row(*(f"{row[h]:,}" if isinstance(row[h], int) else row[h] for h in row))
-    Console(width=None if sys.stdout.isatty() else 150).print(table)
-    saved = save_emulator_state(emulator, channel_state_dir(settings))
-    if saved:
-        console.print(f"What each channel received: {channel_state_dir(settings)}/<provider>.json")
+    if save_emulator_state(emulator, channel_state_dir(settings)):
+        table.caption = f"What each channel received: {channel_state_dir(settings)}/<provider>.json"
+    return table
+
+
+def print_table(table: Table) -> None:
+    Console(width=None if sys.stdout.isatty() else 170).print(table)
 
 
 def _results_table(results: list[SyncResult], dry_run: bool) -> Table:
@@ -141,6 +143,7 @@ def sync(
         return
     results: list[SyncResult] = []
     failed = False
+    delivered: Table | None = None
     try:
         with (
             channels(channel_mode, selected, export_dir(settings)) as emulator,
@@ -163,12 +166,13 @@ def sync(
                 if dry_run:
                     for change in result.preview:
                         console.print(f"  {spec.name} {change['operation']}: {change['fields']}")
-            if emulator is not None and not dry_run:
-                print_delivered(emulator, settings)
+            delivered = keep_delivered(emulator, settings) if emulator and not dry_run else None
     except DatabaseBusyError as error:
         console.print(f"[bold red]error:[/] {error}")
         raise typer.Exit(3) from None
-    Console(width=None if sys.stdout.isatty() else 170).print(_results_table(results, dry_run))
+    if delivered is not None:
+        print_table(delivered)
+    print_table(_results_table(results, dry_run))
     if failed:
         raise typer.Exit(1)
 

@@ -1,27 +1,48 @@
 {#
     Which channels an audience has used up for a member: per audience (the
-    message events' campaign_id is the audience name; only configured
-    audiences), customer and channel, the latest send of the audience's message
-    on the channel and the latest open or click of it there. The channel is
+    message events' campaign_id is the audience name, or a campaign mapped to
+    it in seed `audience_campaigns`; only configured audiences), customer and
+    channel, the latest send of the audience's message on the channel in the
+    last var `audience_fallback_lookback_days` days (an older unanswered send
+    belongs to an earlier episode) and the latest open or click of it there.
+    The channel is
     exhausted when that send is more than var `audience_fallback_window_hours`
     (default 48) hours before int_customers__as_of and was neither opened nor
     clicked after it; routing then moves the member to their next channel. A
     send still inside the window keeps its channel (the answer may yet come).
 #}
 {%- set window_hours = var('audience_fallback_window_hours', 48) -%}
+{%- set lookback_days = var('audience_fallback_lookback_days', 14) -%}
 {%- set audience_names = var('audiences', {}).keys() | list | sort -%}
 
 with
 
+audience_campaigns as (
+    select * from {{ ref('audience_campaigns') }}
+),
+
 message_events as (
     select * from {{ ref('stg_message_events') }}
+    where event_type in ('sent', 'opened', 'clicked')
+),
+
+audience_message_events as (
+    select
+        message_events.message_event_id,
+        message_events.channel,
+        message_events.event_type,
+        message_events.occurred_at,
+        coalesce(audience_campaigns.audience_name, message_events.campaign_id)
+            as audience_name
+    from message_events
+    left join audience_campaigns
+        on message_events.campaign_id = audience_campaigns.campaign_id
     where
-        campaign_id in (
+        coalesce(audience_campaigns.audience_name, message_events.campaign_id) in (
             {%- for audience_name in audience_names %}
             '{{ audience_name }}'{% if not loop.last %},{% endif %}
             {%- endfor %}
         )
-        and event_type in ('sent', 'opened', 'clicked')
 ),
 
 record_customers as (
@@ -35,16 +56,19 @@ as_of as (
 
 customer_message_events as (
     select
-        message_events.campaign_id as audience_name,
+        audience_message_events.audience_name,
         record_customers.customer_id,
-        message_events.channel,
-        message_events.event_type,
-        message_events.occurred_at
-    from message_events
+        audience_message_events.channel,
+        audience_message_events.event_type,
+        audience_message_events.occurred_at
+    from audience_message_events
     inner join record_customers
-        on message_events.message_event_id = record_customers.record_id
+        on audience_message_events.message_event_id = record_customers.record_id
     cross join as_of
-    where message_events.occurred_at <= as_of.as_of_at
+    where
+        audience_message_events.occurred_at <= as_of.as_of_at
+        and audience_message_events.occurred_at
+        > {{ dbt.dateadd('day', -lookback_days, 'as_of.as_of_at') }}
 ),
 
 channel_attempts as (

@@ -13,6 +13,12 @@
       address's latest consent on the channel is an opt-in and the customer's
       latest consent on the channel (int_customers__consents) is not an
       opt-out; on any other channel neither of them is an opt-out.
+
+    int_customers__consents has a column for seven consent channels only, but
+    consents of other channels reach staging too (app_inbox, in_app): for
+    those, the customer's latest consent is the latest over the addresses of
+    the customer (an opt-out wins a tie), so an opt-out given on one device
+    or through the e-mail of a preference centre holds on every device.
 #}
 {%- set consent_channels = [
     'email', 'sms', 'viber', 'telegram', 'whatsapp', 'web_push', 'mobile_push'
@@ -44,6 +50,40 @@ as_of as (
     select * from {{ ref('int_customers__as_of') }}
 ),
 
+address_customers as (
+    select distinct
+        address_type,
+        address,
+        customer_id
+    from channel_addresses
+    where customer_id is not null
+),
+
+other_channel_consents as (
+    select
+        address_customers.customer_id,
+        address_consents.channel,
+        address_consents.consent_status,
+        row_number() over (
+            partition by address_customers.customer_id, address_consents.channel
+            order by
+                address_consents.consent_at desc,
+                case when address_consents.is_opt_in then 1 else 0 end asc,
+                address_consents.address asc
+        ) as consent_rank
+    from address_consents
+    inner join address_customers
+        on
+            address_consents.address_type = address_customers.address_type
+            and address_consents.address = address_customers.address
+    where
+        address_consents.channel not in (
+            {%- for channel in consent_channels %}
+            '{{ channel }}'{% if not loop.last %},{% endif %}
+            {%- endfor %}
+        )
+),
+
 customer_consents as (
     {%- for channel in consent_channels %}
     select
@@ -55,11 +95,15 @@ customer_consents as (
         end as consent_status
     from customer_consent_states
     where is_{{ channel }}_opted_in is not null
-    {%- if not loop.last %}
 
     union all
-    {% endif %}
-    {%- endfor %}
+    {% endfor %}
+    select
+        customer_id,
+        channel,
+        consent_status
+    from other_channel_consents
+    where consent_rank = 1
 ),
 
 matched_suppressions as (

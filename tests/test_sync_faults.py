@@ -270,11 +270,14 @@ def test_braze_equals_the_audience_after_kills_and_reruns(
 ) -> None:
     scenario = SCENARIOS["braze"]
     sync = KilledSync(emulator, scenario, tmp_path, "killed_braze")
-    kill_and_rerun(sync, seed=21)
+    kills = kill_and_rerun(sync, seed=21)
     stats = emulator.stats("braze")
     attribute = "omni360_killed_braze"
     assert emulator.records("braze") == braze_expected(sync.rows, scenario.fields, attribute)
-    assert stats["duplicate_applications"] == 0 and stats["bad_requests"] == 0
+    assert stats["duplicate_applications"] == 0
+    # A kill can cut a request in the middle of its body: the emulator refuses what it got of
+    # it (at most one per kill), and the next run sends those records again.
+    assert stats["bad_requests"] <= len(kills)
     # Re-sent profiles were applied again with the same attributes (idempotent upserts).
     assert stats["reapplied_identical"] == stats["records_received"] - scenario.members
 

@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 DEMO   := data/demo
 CUSTOMERS ?= 5000
 
-.PHONY: setup demo test lint ui docs bench-stitching clean lock
+.PHONY: setup demo test lint ui docs bench-stitching bench-syncs clean lock
 
 $(BIN)/omni360: pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -40,6 +40,9 @@ docs: setup ## dbt docs for the demo warehouse
 
 bench-stitching: setup ## identity stitching: the dbt macro against scipy at 100k, 1m and 10m edges
 	$(BIN)/python -m bench.stitching --edges 100k 1m 10m
+
+bench-syncs: setup ## reverse-ETL syncs to the local emulator: records/s and re-sync at 1m members, peak memory at 1m and 5m
+	$(BIN)/python -m bench.syncs --members 1m 5m --braze 1m
 
 lock: ## re-pin every transitive dependency after changing pyproject.toml
 	rm -rf /tmp/omni360-lock && $(PYTHON) -m venv /tmp/omni360-lock

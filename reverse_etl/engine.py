@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import hashlib
 import json
 import logging
 import os
+import re
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -61,6 +63,11 @@ FLUSH_RECORDS = 20_000
 FLUSH_SECONDS = 2.0
 # Consecutive batches that fail after every retry before the run stops trying.
 CIRCUIT_BREAKER_BATCHES = 3
+# DuckDB memory for a run's queries (change capture, the sorted read of the changes): past it
+# DuckDB spills to its temp directory, so the audience's size does not set the memory of the
+# process (measured: `make bench-syncs`).
+MEMORY_LIMIT = "512MB"
+SIZE = re.compile(r"^\s*([\d.]+)\s*([KMGTP]?i?B|bytes?)\s*$", re.IGNORECASE)
 
 Progress = Callable[[int, int], None]
 
@@ -328,6 +335,51 @@ async def _deliver(
     return stop_reason
 
 
+def size_in_bytes(text: str) -> float | None:
+    """A DuckDB size setting ('512MB', '18.8 GiB', '0 bytes') in bytes; None if unreadable."""
+    found = SIZE.match(text)
+    if found is None:
+        return None
+    unit = found[2].lower()
+    if unit.startswith("byte") or unit == "b":
+        return float(found[1])
+    power = "kmgtp".index(unit[0]) + 1
+    return float(found[1]) * (1024 if "i" in unit else 1000) ** power
+
+
+@functools.cache
+def default_memory_limit() -> str:
+    """DuckDB's own memory limit on this machine, as it shows it."""
+    with duckdb.connect() as probe:
+        return str(probe.execute("select current_setting('memory_limit')").fetchall()[0][0])
+
+
+@contextlib.contextmanager
+def memory_limit(con: duckdb.DuckDBPyConnection, limit: str) -> Iterator[None]:
+    """DuckDB's memory limit lowered to `limit` for the block (it applies to the whole
+    database instance), then reset. Only an instance on DuckDB's default limit is touched: a
+    limit its owner chose stays (DuckDB shows limits rounded, so one could not be put back
+    exactly), and so does the default when DuckDB cannot free enough memory to go down."""
+    previous = str(con.execute("select current_setting('memory_limit')").fetchall()[0][0])
+    wanted, current = size_in_bytes(limit), size_in_bytes(previous)
+    lowered = False
+    if (
+        previous == default_memory_limit()
+        and wanted is not None
+        and (current is None or wanted < current)
+    ):
+        try:
+            con.execute(f"set memory_limit = '{limit}'")
+            lowered = True
+        except duckdb.OutOfMemoryException:
+            log.warning("DuckDB cannot work within %s here; keeping its limit %s", limit, previous)
+    try:
+        yield
+    finally:
+        if lowered:
+            con.execute("reset memory_limit")
+
+
 def _start_run(con: duckdb.DuckDBPyConnection, spec: SyncSpec, run_id: str) -> None:
     con.execute(
         f"""
@@ -423,7 +475,9 @@ def run_sync(
     log.addFilter(redactor)
     HTTP_LOG.addFilter(redactor)
     reader, writer = con.cursor(), con.cursor()
+    within_memory = contextlib.ExitStack()
     try:
+        within_memory.enter_context(memory_limit(writer, MEMORY_LIMIT))
         destination = build_destination(spec.destination)
         check_destination(spec, destination)
         ensure_state(writer)
@@ -520,6 +574,7 @@ def run_sync(
                 _finish_run(writer, failed_result)
         raise
     finally:
+        within_memory.close()
         log.removeFilter(redactor)
         HTTP_LOG.removeFilter(redactor)
         reader.close()

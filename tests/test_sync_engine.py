@@ -14,7 +14,7 @@ import pytest
 
 from reverse_etl.destinations.base import ConfigurationError
 from reverse_etl.emulator import DEFAULT_LIMITS, RunningEmulator, start_emulator
-from reverse_etl.engine import run_sync
+from reverse_etl.engine import MEMORY_LIMIT, run_sync, size_in_bytes
 from reverse_etl.state import resolve_in_doubt
 from tests.sync_support import (
     ROOMY_LIMITS,
@@ -583,6 +583,35 @@ def test_the_run_log_row_has_the_counts_of_the_run(con: duckdb.DuckDBPyConnectio
         assert receiver.records("webhook") == webhook_expected(
             [r for r in current if r["customer_id"] not in refused_keys], FIELDS
         )
+
+
+def test_a_run_holds_duckdb_to_its_memory_limit_then_resets_it(
+    emulator: RunningEmulator, con: duckdb.DuckDBPyConnection
+) -> None:
+    rows = audience(50) + audience(50, start=100)
+    write_permissions(con, permit(rows))
+    spec = sync_spec(emulator, "webhook", name="bounded", fields=FIELDS, batch_size=10)
+
+    def setting() -> str:
+        return con.execute("select current_setting('memory_limit')").fetchall()[0][0]
+
+    def limits_during_a_run(members: list[dict]) -> set[str]:
+        seen: set[str] = set()
+        write_audience(con, members)
+        run_sync(con, spec, progress=lambda done, total: seen.add(setting()))
+        return seen
+
+    default = setting()
+    during = limits_during_a_run(rows[:50])
+    assert len(during) == 1
+    assert abs(size_in_bytes(during.pop()) - size_in_bytes(MEMORY_LIMIT)) < 2**20
+    assert setting() == default
+
+    # A limit the database's owner chose is left alone.
+    con.execute("set memory_limit = '2GB'")
+    chosen = setting()
+    assert limits_during_a_run(rows[50:]) == {chosen}
+    assert setting() == chosen
 
 
 # -- secrets and personal data ----------------------------------------------------------------

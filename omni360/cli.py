@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import signal
 import subprocess
 import sys
@@ -17,9 +18,12 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from omni360.cli_dashboard import dashboard as dashboard_command
+from omni360.cli_dashboard import serving
 from omni360.cli_syncs import emulator as emulator_command
 from omni360.cli_syncs import export_dir, keep_delivered, print_table
 from omni360.cli_syncs import sync as sync_command
+from omni360.dashboard.location import DEFAULT_PORT, PORT_ENV
 from omni360.db import DatabaseBusyError, connect
 from omni360.evaluation import EvaluationInputError, StitchingQuality, evaluate_stitching
 from omni360.ingestion.discovery import LandingZoneError, check_landing_dir
@@ -36,6 +40,7 @@ app = typer.Typer(
 console = Console(stderr=True)
 app.command("sync")(sync_command)
 app.command("emulator")(emulator_command)
+app.command("dashboard")(dashboard_command)
 
 LandingOption = Annotated[
     Path | None,
@@ -251,6 +256,12 @@ def ui(
     landing: LandingOption = None,
     db: DbOption = None,
     port: Annotated[int, typer.Option(help="Port of the web UI on 127.0.0.1")] = 3000,
+    dashboard_port: Annotated[
+        int,
+        typer.Option(
+            envvar=PORT_ENV, help="Port on 127.0.0.1 the KPI dashboard (linked from Dagster) is on"
+        ),
+    ] = DEFAULT_PORT,
     channel_mode: Annotated[
         ChannelMode,
         typer.Option(
@@ -260,17 +271,24 @@ def ui(
         ),
     ] = ChannelMode.EMULATOR,
 ) -> None:
-    """Open the Dagster UI (asset lineage, runs, checks) on http://127.0.0.1:PORT."""
+    """Open the Dagster UI (asset lineage, runs, checks) on http://127.0.0.1:PORT, and serve the
+    KPI dashboard its `reports/kpi_dashboard` asset links to."""
     settings = Settings.resolve(landing, db)
     settings.export()
+    os.environ[PORT_ENV] = str(dashboard_port)
     from orchestration.instance import prepare_dagster_home
 
     prepare_dagster_home()
     dagster = Path(sys.executable).with_name("dagster")
     command = [str(dagster), "dev", "-m", "orchestration.definitions", "-h", "127.0.0.1"]
-    with channels(channel_mode, load_syncs(), export_dir(settings)) as emulator:
+    with (
+        channels(channel_mode, load_syncs(), export_dir(settings)) as emulator,
+        serving(settings, dashboard_port) as dashboard_address,
+    ):
         if emulator is not None:
             console.print(f"Syncs deliver to the local channel emulator at {emulator.url}")
+        if dashboard_address:
+            console.print(f"KPI dashboard (after a run) at {dashboard_address}")
         dagster_dev = subprocess.Popen([*command, "-p", str(port)])
         # Stopping this command stops the UI (the emulator lives only as long as both).
         signal.signal(signal.SIGTERM, lambda *_: dagster_dev.terminate())

@@ -9,6 +9,7 @@ from typing import Any
 import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_assets
 
+from omni360.kpis.latest import latest_kpis
 from omni360.reporting.identity import read_identity_audit
 from omni360.settings import PROJECT_ROOT
 from orchestration.resources import Warehouse
@@ -57,6 +58,7 @@ class Omni360Translator(DagsterDbtTranslator):
 
 
 IDENTITY_AUDIT = dg.AssetKey(["marts", "fct_identity_audit"])
+KPIS = dg.AssetKey(["marts", "fct_kpis"])
 
 
 def stop_if_running(process: subprocess.Popen, grace_seconds: float = 10) -> None:
@@ -93,6 +95,21 @@ def identity_audit_metadata(warehouse: Warehouse) -> dict[str, Any]:
     }
 
 
+def kpi_metadata(warehouse: Warehouse) -> dict[str, Any]:
+    """Each KPI's latest monthly value as a float, so Dagster plots it run over run."""
+    with warehouse.connection(read_only=True) as con:
+        latest = latest_kpis(con)
+    metadata: dict[str, Any] = {
+        f"kpi/{kpi.kpi}": dg.MetadataValue.float(round(kpi.value, 4)) for kpi in latest
+    }
+    if latest:
+        metadata["kpi month"] = str(max(kpi.month for kpi in latest))
+    return metadata
+
+
+READ_BACK = {IDENTITY_AUDIT: identity_audit_metadata, KPIS: kpi_metadata}
+
+
 def _event_key(event: Any, assets: dg.AssetsDefinition) -> dg.AssetKey | None:
     if isinstance(event, dg.Output):
         return assets.keys_by_output_name.get(event.output_name)
@@ -102,20 +119,22 @@ def _event_key(event: Any, assets: dg.AssetsDefinition) -> dg.AssetKey | None:
 def with_read_back_metadata(
     events: Iterator[Any], assets: dg.AssetsDefinition, warehouse: Warehouse
 ) -> Iterator[Any]:
-    """Pass dbt's events on; hold the identity audit's until dbt has finished writing.
+    """Pass dbt's events on; hold those of the marts in READ_BACK until dbt has finished.
 
     The warehouse takes one writer, and dbt holds it while it runs: figures read back from
-    a mart are attached to its materialization once the build is over.
+    a mart (the identity audit, the latest KPIs) are attached to its materialization once the
+    build is over.
     """
     held = []
     for event in events:
-        if _event_key(event, assets) == IDENTITY_AUDIT:
+        if _event_key(event, assets) in READ_BACK:
             held.append(event)
         else:
             yield event
     for event in held:
+        reader = READ_BACK[_event_key(event, assets)]
         if isinstance(event, dg.Output):
-            event = event.with_metadata({**event.metadata, **identity_audit_metadata(warehouse)})
+            event = event.with_metadata({**event.metadata, **reader(warehouse)})
         yield event
 
 

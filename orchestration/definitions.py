@@ -11,6 +11,7 @@ import dagster as dg
 
 from omni360.settings import Settings
 from orchestration.automation import daily_schedule, landing_zone_sensor, pipeline_job
+from orchestration.dashboard import build_dashboard_asset
 from orchestration.dbt import build_dbt_assets, dbt_resource
 from orchestration.ingestion import landing_specs, raw_landing_tables
 from orchestration.kpi_checks import build_kpi_checks
@@ -28,6 +29,7 @@ def build_definitions(settings: Settings) -> dg.Definitions:
             build_dbt_assets(),
             customer_lifetime_value,
             *build_sync_assets(),
+            build_dashboard_asset(),
         ],
         asset_checks=[build_kpi_checks()],
         jobs=[pipeline_job],

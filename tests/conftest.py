@@ -58,3 +58,11 @@ def pipeline_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PipelineR
     with channels(ChannelMode.EMULATOR, load_syncs(), root / "exports") as emulator:
         outcome = run_pipeline(settings, run_id=str(uuid.uuid4()))
         yield PipelineRun(settings, root / "truth", outcome, emulator)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Under `pytest -n` (pytest-xdist, `--dist loadgroup`), keep a test file on one worker,
+    so its module fixtures are built once, and every user of the shared pipeline on one."""
+    for item in items:
+        group = "pipeline" if "pipeline_run" in item.fixturenames else item.nodeid.split("::")[0]
+        item.add_marker(pytest.mark.xdist_group(group))

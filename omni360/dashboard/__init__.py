@@ -1,0 +1,1 @@
+"""The KPI dashboard: one self-contained HTML file built from the marts after every run."""

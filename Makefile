@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 DEMO   := data/demo
 CUSTOMERS ?= 5000
 
-.PHONY: setup demo test lint ui docs bench-stitching bench-syncs clean lock
+.PHONY: setup browser demo test lint ui docs dashboard bench-stitching bench-syncs clean lock
 
 $(BIN)/omni360: pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -21,9 +21,15 @@ demo: setup ## generate demo data, run the whole pipeline, show what was loaded
 	$(BIN)/omni360 evaluate --truth $(DEMO)/truth --db $(DEMO)/omni360.duckdb
 	@echo
 	@echo "Demo warehouse: $(DEMO)/omni360.duckdb"
+	@echo "KPI dashboard:  $(DEMO)/dashboard/index.html   (or make dashboard)"
 	@echo "Lineage UI:     make ui   (then open http://127.0.0.1:3000)"
 
-test: setup ## lint, then the whole test suite
+browser: ## Debian's headless Chromium for the page tests (installed once, when missing)
+	@command -v chromium >/dev/null || { \
+	  SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium; }
+
+test: setup browser ## lint, then the whole test suite (on every core)
 	$(MAKE) lint
 	$(BIN)/pytest
 
@@ -35,8 +41,11 @@ lint: setup ## ruff on Python, sqlfluff (dbt templater) on SQL
 ui: setup ## Dagster UI on the demo warehouse
 	$(BIN)/omni360 ui --landing $(DEMO)/landing --db $(DEMO)/omni360.duckdb
 
-docs: setup ## dbt docs for the demo warehouse
-	OMNI360_DB=$(DEMO)/omni360.duckdb $(BIN)/dbt docs generate --profiles-dir . --project-dir .
+docs: setup ## dbt docs of the demo warehouse, served on http://127.0.0.1:8080
+	$(BIN)/omni360 docs --db $(DEMO)/omni360.duckdb --serve
+
+dashboard: setup ## the demo's KPI dashboard, served on http://127.0.0.1:8360
+	$(BIN)/omni360 dashboard --db $(DEMO)/omni360.duckdb --serve
 
 bench-stitching: setup ## identity stitching: the dbt macro against scipy at 100k, 1m and 10m edges
 	$(BIN)/python -m bench.stitching --edges 100k 1m 10m

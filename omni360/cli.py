@@ -20,10 +20,12 @@ from rich.table import Table
 
 from omni360.cli_dashboard import dashboard as dashboard_command
 from omni360.cli_dashboard import serving
+from omni360.cli_docs import docs as docs_command
 from omni360.cli_syncs import emulator as emulator_command
 from omni360.cli_syncs import export_dir, keep_delivered, print_table
 from omni360.cli_syncs import sync as sync_command
-from omni360.dashboard.location import DEFAULT_PORT, PORT_ENV
+from omni360.dashboard.location import DEFAULT_PORT, PORT_ENV, dashboard_dir
+from omni360.dashboard.page import DASHBOARD_FILE
 from omni360.db import DatabaseBusyError, connect
 from omni360.evaluation import EvaluationInputError, StitchingQuality, evaluate_stitching
 from omni360.ingestion.discovery import LandingZoneError, check_landing_dir
@@ -41,6 +43,7 @@ console = Console(stderr=True)
 app.command("sync")(sync_command)
 app.command("emulator")(emulator_command)
 app.command("dashboard")(dashboard_command)
+app.command("docs")(docs_command)
 
 LandingOption = Annotated[
     Path | None,
@@ -192,7 +195,9 @@ def run(
         f"{outcome.checks_passed} checks passed, {outcome.checks_warned} warned, "
         f"{outcome.checks_failed} failed "
         f"(run {outcome.run_id}).\nWarehouse: {settings.db_path}\nRun log:   {log_path}\n"
-        "Look around: `omni360 status`, `omni360 ui` (the Dagster lineage, runs and checks)."
+        f"Dashboard: {dashboard_dir(settings.db_path) / DASHBOARD_FILE}\n"
+        "Look around: `omni360 status`, `omni360 dashboard --serve`, `omni360 ui` (the Dagster "
+        "lineage, runs and checks)."
     )
 
 
@@ -271,8 +276,7 @@ def ui(
         ),
     ] = ChannelMode.EMULATOR,
 ) -> None:
-    """Open the Dagster UI (asset lineage, runs, checks) on http://127.0.0.1:PORT, and serve the
-    KPI dashboard its `reports/kpi_dashboard` asset links to."""
+    """Open the Dagster UI (lineage, runs, checks) on 127.0.0.1:PORT; serve the KPI dashboard."""
     settings = Settings.resolve(landing, db)
     settings.export()
     os.environ[PORT_ENV] = str(dashboard_port)

@@ -9,11 +9,14 @@ from pathlib import Path
 import dagster as dg
 
 from omni360.ingestion.discovery import LandingZoneError, discover
+from orchestration.freshness import source_freshness_checks
 
 pipeline_job = dg.define_asset_job(
     "omni360_pipeline",
-    selection=dg.AssetSelection.all(),
-    description="Load new landing files, then build and test every dbt model.",
+    # Source freshness is judged on its own schedule (a sensor), not as a step of the run.
+    selection=dg.AssetSelection.all() - dg.AssetSelection.checks(*source_freshness_checks),
+    description="Load new landing files, build and test every dbt model, sync the audiences "
+    "to the channels and rebuild the KPI dashboard.",
 )
 
 daily_schedule = dg.ScheduleDefinition(

@@ -125,15 +125,19 @@ def with_read_back_metadata(
     a mart (the identity audit, the latest KPIs) are attached to its materialization once the
     build is over.
     """
-    held = []
+    held, held_keys = [], set()
     for event in events:
-        if _event_key(event, assets) in READ_BACK:
+        key = _event_key(event, assets)
+        # A mart downstream of a held one is held too: outputs keep their graph order.
+        if key in READ_BACK or (key is not None and assets.asset_deps.get(key, set()) & held_keys):
             held.append(event)
+            if key is not None:
+                held_keys.add(key)
         else:
             yield event
     for event in held:
-        reader = READ_BACK[_event_key(event, assets)]
-        if isinstance(event, dg.Output):
+        reader = READ_BACK.get(_event_key(event, assets))
+        if reader is not None and isinstance(event, dg.Output):
             event = event.with_metadata({**event.metadata, **reader(warehouse)})
         yield event
 

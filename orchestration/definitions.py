@@ -13,6 +13,7 @@ from omni360.settings import Settings
 from orchestration.automation import daily_schedule, landing_zone_sensor, pipeline_job
 from orchestration.dashboard import build_dashboard_asset
 from orchestration.dbt import build_dbt_assets, dbt_resource
+from orchestration.freshness import source_freshness_checks, source_freshness_sensor
 from orchestration.ingestion import landing_specs, raw_landing_tables
 from orchestration.kpi_checks import build_kpi_checks
 from orchestration.lifetime import customer_lifetime_value
@@ -31,10 +32,10 @@ def build_definitions(settings: Settings) -> dg.Definitions:
             *build_sync_assets(),
             build_dashboard_asset(),
         ],
-        asset_checks=[build_kpi_checks()],
+        asset_checks=[build_kpi_checks(), *source_freshness_checks],
         jobs=[pipeline_job],
         schedules=[daily_schedule, *build_sync_schedules()],
-        sensors=[landing_zone_sensor],
+        sensors=[landing_zone_sensor, source_freshness_sensor],
         resources={
             "warehouse": Warehouse(
                 db_path=str(settings.db_path), landing_dir=str(settings.landing_dir)

@@ -1,6 +1,7 @@
 """Ingestion assets: each landing-zone folder feeds one table of the `raw` schema."""
 
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import dagster as dg
@@ -60,6 +61,16 @@ def _file_table(loads: list[FileLoad]) -> dg.MetadataValue:
     return dg.MetadataValue.md("\n".join(lines))
 
 
+def _last_update(last_loaded_at: str | None) -> dict[str, float]:
+    """When the newest file of the source was loaded: what the freshness checks judge."""
+    if last_loaded_at is None:
+        return {}
+    loaded = datetime.fromisoformat(last_loaded_at)
+    if loaded.tzinfo is None:
+        loaded = loaded.replace(tzinfo=UTC)
+    return {"dagster/last_updated_timestamp": loaded.timestamp()}
+
+
 @dg.multi_asset(
     specs=raw_specs,
     check_specs=reconcile_checks,
@@ -96,6 +107,7 @@ def raw_landing_tables(
                     "files": _file_table(loads),
                     "dagster/row_count": totals.table_rows,
                     "quarantine_rows_total": totals.quarantined_rows,
+                    **_last_update(totals.last_loaded_at),
                 },
             )
             if dg.AssetCheckKey(dg.AssetKey(["raw", name]), "rows_reconcile") in (

@@ -20,11 +20,22 @@ def omni360(*args: str, env: dict[str, str] | None = None) -> subprocess.Complet
     )
 
 
-@pytest.mark.parametrize("command", [[], ["generate"], ["run"], ["status"], ["ui"], ["evaluate"]])
+@pytest.mark.parametrize(
+    "command",
+    [[], ["generate"], ["run"], ["status"], ["ui"], ["evaluate"], ["dashboard"], ["docs"]],
+)
 def test_help_on_every_command(command: list[str]) -> None:
     result = omni360(*command, "--help")
     assert result.returncode == 0, result.stderr
     assert "Usage" in result.stdout
+
+
+@pytest.mark.parametrize("command", ["dashboard", "docs"])
+def test_dashboard_and_docs_without_warehouse_say_so(command: str, tmp_path: Path) -> None:
+    result = omni360(command, "--db", str(tmp_path / "missing.duckdb"))
+    assert result.returncode == 2
+    assert "run `omni360 run` first" in result.stderr
+    assert not (tmp_path / "missing.duckdb").exists()
 
 
 def test_run_without_landing_zone_is_one_clear_line(tmp_path: Path) -> None:

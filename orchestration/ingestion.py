@@ -61,14 +61,14 @@ def _file_table(loads: list[FileLoad]) -> dg.MetadataValue:
     return dg.MetadataValue.md("\n".join(lines))
 
 
-def _last_update(last_loaded_at: str | None) -> dict[str, float]:
+def last_update_metadata(last_loaded_at: str | None) -> dict[str, dg.TimestampMetadataValue]:
     """When the newest file of the source was loaded: what the freshness checks judge."""
     if last_loaded_at is None:
         return {}
     loaded = datetime.fromisoformat(last_loaded_at)
     if loaded.tzinfo is None:
         loaded = loaded.replace(tzinfo=UTC)
-    return {"dagster/last_updated_timestamp": loaded.timestamp()}
+    return {"dagster/last_updated_timestamp": dg.MetadataValue.timestamp(loaded)}
 
 
 @dg.multi_asset(
@@ -107,7 +107,7 @@ def raw_landing_tables(
                     "files": _file_table(loads),
                     "dagster/row_count": totals.table_rows,
                     "quarantine_rows_total": totals.quarantined_rows,
-                    **_last_update(totals.last_loaded_at),
+                    **last_update_metadata(totals.last_loaded_at),
                 },
             )
             if dg.AssetCheckKey(dg.AssetKey(["raw", name]), "rows_reconcile") in (

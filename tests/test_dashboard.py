@@ -11,6 +11,7 @@ from pathlib import Path
 import dagster as dg
 import duckdb
 import pytest
+from playwright.sync_api import Browser
 
 from omni360.dashboard.location import dashboard_dir
 from omni360.dashboard.page import DASHBOARD_FILE, TOP_PATHS
@@ -51,16 +52,21 @@ def _free_port() -> int:
 
 
 @pytest.fixture(scope="module")
-def dashboard_page(pipeline_run: PipelineRun) -> Iterator[WatchedPage]:
+def browser() -> Iterator[Browser]:
+    with chromium() as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def dashboard_page(pipeline_run: PipelineRun, browser: Browser) -> Iterator[WatchedPage]:
     """The pipeline's dashboard, served on loopback as `omni360 ui` serves it, in Chromium."""
     server = start_server(dashboard_dir(pipeline_run.settings.db_path), _free_port())
     try:
-        with chromium() as browser:
-            watched = open_page(browser, f"http://127.0.0.1:{server.server_port}/")
-            watched.page.wait_for_function(
-                f"document.querySelectorAll('.js-plotly-plot').length === {len(CHARTS)}"
-            )
-            yield watched
+        watched = open_page(browser, f"http://127.0.0.1:{server.server_port}/")
+        watched.page.wait_for_function(
+            f"document.querySelectorAll('.js-plotly-plot').length === {len(CHARTS)}"
+        )
+        yield watched
     finally:
         server.shutdown()
         server.server_close()
@@ -148,7 +154,7 @@ def test_charts_read_the_same_figures_as_the_marts(
     assert into_purchase == top
 
     heatmap = _chart(dashboard_page, "cohorts")[0]
-    drawn_cells = sorted(v for row in heatmap["z"] for v in row if v is not None)
+    drawn_cells = sorted(v for row in heatmap["z"] for v in row if v is not None and v == v)
     assert drawn_cells == pytest.approx(sorted(float(rate) for _, _, rate in cohorts))
 
     sync_bars = next(t for t in _chart(dashboard_page, "syncs") if t["name"] == "confirmed")
@@ -171,7 +177,7 @@ def test_fct_kpis_carries_each_kpis_latest_value(pipeline_run: PipelineRun) -> N
 
 
 def test_the_dashboard_stays_open_while_a_run_writes_the_warehouse(
-    pipeline_run: PipelineRun, tmp_path: Path
+    pipeline_run: PipelineRun, browser: Browser
 ) -> None:
     db_path = pipeline_run.settings.db_path
     omni360 = str(Path(sys.executable).with_name("omni360"))
@@ -187,11 +193,10 @@ def test_the_dashboard_stays_open_while_a_run_writes_the_warehouse(
         assert "being written" in result.stderr
         page = Path(result.stdout.strip())
         assert page == dashboard_dir(db_path) / DASHBOARD_FILE
-        with chromium() as browser:
-            watched = open_page(browser, page.as_uri())
-            watched.page.wait_for_function(
-                f"document.querySelectorAll('.js-plotly-plot').length === {len(CHARTS)}"
-            )
-            assert watched.errors == []
+        watched = open_page(browser, page.as_uri())
+        watched.page.wait_for_function(
+            f"document.querySelectorAll('.js-plotly-plot').length === {len(CHARTS)}"
+        )
+        assert watched.errors == []
     finally:
         writer.close()

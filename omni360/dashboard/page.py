@@ -216,6 +216,7 @@ def render(dashboard: Dashboard, source: str) -> str:
     return (
         '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        '<link rel="icon" href="data:,">'
         f"<title>omni360 — KPI dashboard</title><style>{STYLE}</style>"
         f'<script type="text/javascript">{get_plotlyjs()}</script></head><body>'
         f"<header><h1>omni360 — omnichannel KPIs</h1><p>Built {built} from "

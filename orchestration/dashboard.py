@@ -6,9 +6,10 @@ import dagster as dg
 
 from omni360.dashboard.location import dashboard_dir, dashboard_url
 from omni360.dashboard.page import DASHBOARD_FILE, build_dashboard
-from omni360.kpis.latest import latest_kpis
+from orchestration.dbt import latest_kpi_metadata
 from orchestration.resources import Warehouse
-from orchestration.syncs import build_sync_assets
+from orchestration.syncs import sync_key
+from reverse_etl.config import load_syncs
 
 OWNER = "team:analytics-engineering"
 DASHBOARD = dg.AssetKey(["reports", "kpi_dashboard"])
@@ -26,7 +27,7 @@ MARTS = [
 
 
 def build_dashboard_asset() -> dg.AssetsDefinition:
-    syncs = [key for sync in build_sync_assets() for key in sync.keys]
+    syncs = [sync_key(spec) for spec in load_syncs()]
 
     @dg.asset(
         key=DASHBOARD,
@@ -51,7 +52,7 @@ def build_dashboard_asset() -> dg.AssetsDefinition:
         folder = dashboard_dir(db_path)
         with warehouse.connection(read_only=True) as con:
             dashboard = build_dashboard(con, folder, source=db_path.name)
-            latest = latest_kpis(con)
+            kpis = latest_kpi_metadata(con)
         if dashboard.empty:
             context.log.warning(f"charts with no data yet: {', '.join(dashboard.empty)}")
         return dg.MaterializeResult(
@@ -60,7 +61,7 @@ def build_dashboard_asset() -> dg.AssetsDefinition:
                 "file": dg.MetadataValue.path(str(folder / DASHBOARD_FILE)),
                 "charts": len(dashboard.charts),
                 "charts without data": ", ".join(dashboard.empty) or "none",
-                **{f"kpi/{kpi.kpi}": dg.MetadataValue.float(round(kpi.value, 4)) for kpi in latest},
+                **kpis,
             }
         )
 

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import dagster as dg
+import duckdb
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_assets
 
 from omni360.kpis.latest import latest_kpis
@@ -95,16 +96,20 @@ def identity_audit_metadata(warehouse: Warehouse) -> dict[str, Any]:
     }
 
 
-def kpi_metadata(warehouse: Warehouse) -> dict[str, Any]:
+def latest_kpi_metadata(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
     """Each KPI's latest monthly value as a float, so Dagster plots it run over run."""
-    with warehouse.connection(read_only=True) as con:
-        latest = latest_kpis(con)
+    latest = latest_kpis(con)
     metadata: dict[str, Any] = {
         f"kpi/{kpi.kpi}": dg.MetadataValue.float(round(kpi.value, 4)) for kpi in latest
     }
     if latest:
         metadata["kpi month"] = str(max(kpi.month for kpi in latest))
     return metadata
+
+
+def kpi_metadata(warehouse: Warehouse) -> dict[str, Any]:
+    with warehouse.connection(read_only=True) as con:
+        return latest_kpi_metadata(con)
 
 
 READ_BACK = {IDENTITY_AUDIT: identity_audit_metadata, KPIS: kpi_metadata}

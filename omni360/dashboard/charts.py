@@ -177,32 +177,21 @@ def multichannel_versus_single(latest: pd.DataFrame, customers: pd.DataFrame) ->
         subplot_titles=["customers", "repeat purchase rate", "CLV per customer"],
     )
     row = latest.iloc[0]
-    groups = ["multichannel", "single channel"]
     counts = customers.set_index("is_multichannel").customers
-    figure.add_bar(
-        x=groups,
-        y=[counts.get(True, 0), counts.get(False, 0)],
-        marker_color=PALETTE[:2],
-        showlegend=False,
-        row=1,
-        col=1,
-    )
-    figure.add_bar(
-        x=groups,
-        y=[row.multichannel_repeat_rate, row.single_channel_repeat_rate],
-        marker_color=PALETTE[:2],
-        showlegend=False,
-        row=1,
-        col=2,
-    )
-    figure.add_bar(
-        x=groups,
-        y=[row.multichannel_clv, row.single_channel_clv],
-        marker_color=PALETTE[:2],
-        showlegend=False,
-        row=1,
-        col=3,
-    )
+    panels = [
+        (counts.get(True, 0), counts.get(False, 0)),
+        (row.multichannel_repeat_rate, row.single_channel_repeat_rate),
+        (row.multichannel_clv, row.single_channel_clv),
+    ]
+    for col, values in enumerate(panels, start=1):
+        figure.add_bar(
+            x=["multichannel", "single channel"],
+            y=list(values),
+            marker_color=PALETTE[:2],
+            showlegend=False,
+            row=1,
+            col=col,
+        )
     figure.update_yaxes(tickformat=".0%", row=1, col=2)
     return _styled(figure, height=340)
 

@@ -88,20 +88,15 @@ COHORTS = """
 
 MULTICHANNEL = """
     select
-        sum(multichannel_customers) as multichannel_customers,
-        sum(single_channel_customers) as single_channel_customers,
         arg_max(multichannel_repeat_purchase_rate, month_start) as multichannel_repeat_rate,
         arg_max(single_channel_repeat_purchase_rate, month_start) as single_channel_repeat_rate,
         arg_max(multichannel_clv, month_start) as multichannel_clv,
-        arg_max(single_channel_clv, month_start) as single_channel_clv,
-        arg_max(multichannel_aov, month_start) as multichannel_aov,
-        arg_max(single_channel_aov, month_start) as single_channel_aov
+        arg_max(single_channel_clv, month_start) as single_channel_clv
     from marts.fct_cross_channel_metrics
 """
 
 CUSTOMERS_BY_CHANNELS = """
-    select is_multichannel, count(*) as customers, avg(net_revenue) as net_revenue_per_customer,
-        avg(completed_order_count) as orders_per_customer
+    select is_multichannel, count(*) as customers
     from marts.dim_customers
     group by is_multichannel
 """
@@ -109,19 +104,14 @@ CUSTOMERS_BY_CHANNELS = """
 SYNC_HEALTH = """
     select
         sync_name,
-        destination_kind,
-        arg_max(status, started_at) as last_status,
-        max(started_at) as last_run_at,
         arg_max(confirmed, started_at) as confirmed,
         arg_max(failed, started_at) as failed,
         arg_max(in_doubt, started_at) as in_doubt,
         arg_max(consent_blocked, started_at) as consent_blocked,
-        arg_max(frequency_capped, started_at) as frequency_capped,
-        arg_max(throttled, started_at) as throttled,
-        count(*) as runs
+        arg_max(frequency_capped, started_at) as frequency_capped
     from reverse_etl.sync_runs
     where not dry_run
-    group by sync_name, destination_kind
+    group by sync_name
     order by sync_name
 """
 

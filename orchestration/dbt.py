@@ -1,5 +1,6 @@
 """The dbt project as Dagster assets: every model, seed and snapshot; dbt tests as checks."""
 
+import fcntl
 import subprocess
 import sys
 from collections.abc import Iterator, Mapping
@@ -30,7 +31,9 @@ def ensure_manifest() -> None:
     """Parse the dbt project when its manifest is missing or older than any project file.
 
     Runs whenever definitions load (also under `dagster dev`), so edited models show up
-    without a manual step, and costs nothing when the manifest is current.
+    without a manual step, and costs nothing when the manifest is current. Processes that load
+    the definitions at once (test workers, a UI beside a run) take turns on a lock file: dbt
+    writes the manifest in place, and one must not read it half-written by another.
     """
     manifest = dbt_project.manifest_path
     watched = [PROJECT_ROOT / "dbt_project.yml"] + [
@@ -40,8 +43,11 @@ def ensure_manifest() -> None:
         if path.is_file()
     ]
     newest = max(path.stat().st_mtime for path in watched)
-    if not manifest.exists() or manifest.stat().st_mtime < newest:
-        dbt_resource().cli(["parse", "--quiet"], target_path=dbt_project.target_path).wait()
+    manifest.parent.mkdir(parents=True, exist_ok=True)
+    with (manifest.parent / ".manifest.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not manifest.exists() or manifest.stat().st_mtime < newest:
+            dbt_resource().cli(["parse", "--quiet"], target_path=dbt_project.target_path).wait()
 
 
 class Omni360Translator(DagsterDbtTranslator):

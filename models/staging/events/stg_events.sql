@@ -1,3 +1,5 @@
+{{ config(**incremental_versions_config(unique_key='event_id', day_column='occurred_on')) }}
+
 {%- set mobile_device_types = var('mobile_device_types') -%}
 {#- every path read from the Segment payload (parsed once where the engine can) -#}
 {%- set payload_paths = [
@@ -35,6 +37,13 @@ with
 
 raw_events as (
     select * from {{ source('raw', 'events') }}
+    {{ incremental_versions_filter(
+        raw_relation=source('raw', 'events'),
+        key_expression=clean_text('message_id'),
+        day_expression=to_utc_timestamp('event_timestamp'),
+        key_column='event_id',
+        day_column='occurred_on'
+    ) }}
 ),
 
 channel_aliases as (
@@ -206,7 +215,8 @@ deduplicated_events as (
         currency,
         products,
         _source_file,
-        _loaded_at
+        _loaded_at,
+        cast(occurred_at as date) as occurred_on
     from ranked_event_versions
     where version_rank = 1
 )

@@ -1,7 +1,16 @@
+{{ config(**incremental_versions_config(unique_key='message_event_id', day_column='occurred_on')) }}
+
 with
 
 raw_message_events as (
     select * from {{ source('raw', 'message_events') }}
+    {{ incremental_versions_filter(
+        raw_relation=source('raw', 'message_events'),
+        key_expression=clean_text('event_id'),
+        day_expression=to_utc_timestamp('occurred_at'),
+        key_column='message_event_id',
+        day_column='occurred_on'
+    ) }}
 ),
 
 channel_aliases as (
@@ -66,7 +75,8 @@ deduplicated_message_events as (
         event_type,
         message_cost,
         _source_file,
-        _loaded_at
+        _loaded_at,
+        cast(occurred_at as date) as occurred_on
     from ranked_message_event_versions
     where version_rank = 1
 )

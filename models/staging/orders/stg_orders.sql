@@ -1,7 +1,16 @@
+{{ config(**incremental_versions_config(unique_key='order_id', day_column='ordered_on')) }}
+
 with
 
 raw_orders as (
     select * from {{ source('raw', 'orders') }}
+    {{ incremental_versions_filter(
+        raw_relation=source('raw', 'orders'),
+        key_expression=clean_text('order_id'),
+        day_expression=to_utc_timestamp('ordered_at'),
+        key_column='order_id',
+        day_column='ordered_on'
+    ) }}
 ),
 
 channel_aliases as (
@@ -76,7 +85,8 @@ deduplicated_orders as (
         currency,
         total_amount,
         _source_file,
-        _loaded_at
+        _loaded_at,
+        cast(ordered_at as date) as ordered_on
     from ranked_order_versions
     where version_rank = 1
 )

@@ -4,8 +4,9 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 DEMO   := data/demo
 CUSTOMERS ?= 5000
+SPARK_WORK ?= data/spark-check
 
-.PHONY: setup browser demo test lint ui docs dashboard bench-stitching bench-syncs clean lock
+.PHONY: setup browser demo test test-spark lint ui docs dashboard bench-stitching bench-syncs clean lock
 
 $(BIN)/omni360: pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -13,6 +14,10 @@ $(BIN)/omni360: pyproject.toml constraints.txt
 	touch $(BIN)/omni360
 
 setup: $(BIN)/omni360 ## create the virtualenv with pinned dependencies
+
+$(VENV)/.spark-extra: $(BIN)/omni360
+	$(BIN)/pip install --quiet -c constraints.txt -e '.[dev,spark]'
+	touch $@
 
 demo: setup ## generate demo data, run the whole pipeline, show what was loaded
 	rm -rf $(DEMO)
@@ -32,6 +37,12 @@ browser: ## Debian's headless Chromium for the page tests (installed once, when 
 test: setup browser ## lint, then the whole test suite (on every core)
 	$(MAKE) lint
 	$(BIN)/pytest
+	$(MAKE) test-spark
+
+test-spark: setup $(VENV)/.spark-extra ## the dbt project on Spark (session): every model and test, marts as on DuckDB
+	@start=$$(date +%s); \
+	OMNI360_SPARK_WORK=$(SPARK_WORK) $(BIN)/pytest tests/spark -m spark -n 0 -p no:cacheprovider; \
+	status=$$?; echo "make test-spark: $$(( $$(date +%s) - start )) s in all"; exit $$status
 
 lint: setup ## ruff on Python, sqlfluff (dbt templater) on SQL
 	$(BIN)/ruff check .
@@ -55,7 +66,7 @@ bench-syncs: setup ## reverse-ETL syncs to the local emulator: records/s and re-
 
 lock: ## re-pin every transitive dependency after changing pyproject.toml
 	rm -rf /tmp/omni360-lock && $(PYTHON) -m venv /tmp/omni360-lock
-	/tmp/omni360-lock/bin/pip install --quiet '.[dev]'
+	/tmp/omni360-lock/bin/pip install --quiet '.[dev,spark]'
 	(echo "# Full pinned dependency set (the lock). Regenerate with: make lock"; \
 	 /tmp/omni360-lock/bin/pip freeze --exclude omni360) > constraints.txt
 

@@ -1,8 +1,9 @@
 """Reading one landing file with DuckDB's own readers into two temp tables.
 
-`_incoming` holds every record the reader could split into fields, with its line number
-(`_line`) and the contract columns as text (null where the file lacks the column);
-`_malformed` holds the lines the reader could not split (line, raw text, reason).
+`_incoming` (a view over the file's temp table) holds every record the reader could split
+into fields, with its line number (`_line`) and the contract columns as text (null where the
+file lacks the column); `_malformed` holds the lines the reader could not split (line, raw
+text, reason).
 """
 
 from __future__ import annotations
@@ -89,7 +90,11 @@ def _reset_rejects(con: duckdb.DuckDBPyConnection) -> None:
 
 def _number_records(con: duckdb.DuckDBPyConnection, header_lines: int, keep: str = "true") -> None:
     """Fill `_malformed` from the reader's rejects and `_incoming` from `_accepted` (`_k`-th
-    accepted record), giving each record its line: header + k + rejected lines before it."""
+    accepted record), giving each record its line: header + k + rejected lines before it.
+
+    Without rejected lines (the usual case) the k-th record is on line header + k, and
+    `_incoming` is a plain view over `_accepted`.
+    """
     con.execute(
         """
         create or replace temp table _malformed as
@@ -99,9 +104,19 @@ def _number_records(con: duckdb.DuckDBPyConnection, header_lines: int, keep: str
         group by line
         """
     )
+    if con.execute("select count(*) from _malformed").fetchone()[0] == 0:
+        con.execute(
+            f"""
+            create or replace temp view _incoming as
+            select a.* exclude (_k), {header_lines} + a._k as _line
+            from _accepted as a
+            where {keep}
+            """
+        )
+        return
     con.execute(
         f"""
-        create or replace temp table _incoming as
+        create or replace temp table _numbered as
         with rejected as (
             select _line - {header_lines} as data_line,
                    row_number() over (order by _line) as n_before_incl
@@ -118,6 +133,7 @@ def _number_records(con: duckdb.DuckDBPyConnection, header_lines: int, keep: str
         where {keep}
         """
     )
+    con.execute("create or replace temp view _incoming as select * from _numbered")
 
 
 def _read_csv(con: duckdb.DuckDBPyConnection, file: LandingFile) -> list[str]:
@@ -141,9 +157,10 @@ def _read_csv(con: duckdb.DuckDBPyConnection, file: LandingFile) -> list[str]:
 
 def _create_empty(con: duckdb.DuckDBPyConnection, source: Source) -> None:
     con.execute(
-        f"create or replace temp table _incoming as select {_projection(source, [])}, "
+        f"create or replace temp table _numbered as select {_projection(source, [])}, "
         "cast(null as bigint) as _line limit 0"
     )
+    con.execute("create or replace temp view _incoming as select * from _numbered")
     con.execute(
         "create or replace temp table _malformed (_line bigint, raw_text varchar, reason varchar)"
     )
@@ -154,11 +171,12 @@ def _read_parquet(con: duckdb.DuckDBPyConnection, file: LandingFile) -> list[str
     file_columns = _columns_of(con, f"read_parquet({path})")
     con.execute(
         f"""
-        create or replace temp table _incoming as
+        create or replace temp table _numbered as
         select {_projection(file.source, file_columns)}, file_row_number + 1 as _line
         from read_parquet({path}, file_row_number = true)
         """
     )
+    con.execute("create or replace temp view _incoming as select * from _numbered")
     con.execute(
         "create or replace temp table _malformed (_line bigint, raw_text varchar, reason varchar)"
     )

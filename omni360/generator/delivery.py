@@ -72,7 +72,7 @@ FEEDS = {
 }
 EXTRA_FILES = 2
 GZIP_LEVEL = 3
-RENDER_ROWS = 500_000  # rows rendered to text per query
+RENDER_ROWS = 200_000  # rows rendered to text per query (and held in memory by each worker)
 WORKERS = 2
 
 

@@ -57,9 +57,9 @@
 
 {#
     A JSON object as text from (key, SQL expression) pairs, for the
-    `attributes` of an audience member. Dispatched: DuckDB json_object, Spark
-    to_json(named_struct(...)) (which leaves out null values), default
-    json_build_object.
+    `attributes` of an audience member, null values as JSON null. Dispatched:
+    DuckDB json_object, Spark to_json(named_struct(...)) with ignoreNullFields
+    off (by default it leaves null values out), default json_build_object.
 #}
 {% macro json_object_text(pairs) -%}
     {{ return(adapter.dispatch('json_object_text', 'omni360')(pairs)) }}
@@ -86,7 +86,7 @@
         {%- for key, expression in pairs %}
         '{{ key }}', {{ expression }}{% if not loop.last %},{% endif %}
         {%- endfor %}
-    ))
+    ), map('ignoreNullFields', 'false'))
 {%- endmacro %}
 
 {#

@@ -105,7 +105,7 @@ def test_audience_members_are_the_same(spark_check: SparkCheck) -> None:
     _same_answer(
         spark_check,
         "select audience_name, customer_id, channel, address, channel_order, is_holdout, "
-        "cost_per_message, priority from marts.fct_audience_members",
+        "cost_per_message, priority, attributes from marts.fct_audience_members",
     )
     _same_answer(
         spark_check,

@@ -4,9 +4,10 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 DEMO   := data/demo
 CUSTOMERS ?= 5000
+SCALE  ?= 10k
 SPARK_WORK ?= data/spark-check
 
-.PHONY: setup browser demo test test-spark lint ui docs dashboard bench-stitching bench-syncs clean lock
+.PHONY: setup browser demo test test-spark lint ui docs dashboard bench-stitching bench-syncs bench clean lock
 
 $(BIN)/omni360: pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -63,6 +64,9 @@ bench-stitching: setup ## identity stitching: the dbt macro against scipy at 100
 
 bench-syncs: setup ## reverse-ETL syncs to the local emulator: records/s and re-sync at 1m members, peak memory at 1m and 5m
 	$(BIN)/python -m bench.syncs --members 1m 5m --braze 1m
+
+bench: setup ## the whole pipeline for SCALE customers (10k, 100k, 1m): stage times, peak memory, baselines, targets
+	$(BIN)/python -m bench.scale --scale $(SCALE)
 
 lock: ## re-pin every transitive dependency after changing pyproject.toml
 	rm -rf /tmp/omni360-lock && $(PYTHON) -m venv /tmp/omni360-lock

@@ -149,6 +149,14 @@ def run(
             "name), or none (no sync runs)",
         ),
     ] = ChannelMode.EMULATOR,
+    full_refresh: Annotated[
+        bool,
+        typer.Option(
+            "--full-refresh",
+            help="Rebuild the incremental models from raw instead of adding what is new "
+            "(same result; docs/incremental.md)",
+        ),
+    ] = False,
 ) -> None:
     """Load new landing files, build and test the dbt models, sync audiences to the channels."""
     settings = Settings.resolve(landing, db)
@@ -175,6 +183,7 @@ def run(
                     run_id=run_id,
                     on_asset=on_asset,
                     include_syncs=channel_mode is not ChannelMode.NONE,
+                    full_refresh=full_refresh,
                 )
                 delivered = keep_delivered(emulator, settings) if emulator else None
         except DatabaseBusyError as error:

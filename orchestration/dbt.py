@@ -21,6 +21,8 @@ dbt_project = DbtProject(project_dir=PROJECT_ROOT, profiles_dir=PROJECT_ROOT)
 DBT_EXECUTABLE = str(Path(sys.executable).with_name("dbt"))
 
 DEFAULT_OWNER = "team:analytics-engineering"
+# The op of the dbt assets (its run config: DbtBuildConfig).
+DBT_ASSETS_NAME = "omni360_dbt_models"
 
 
 def dbt_resource() -> DbtCliResource:
@@ -153,6 +155,12 @@ def with_read_back_metadata(
         yield event
 
 
+class DbtBuildConfig(dg.Config):
+    """Run configuration of the dbt assets (the Dagster launchpad shows it)."""
+
+    full_refresh: bool = False  # rebuild the incremental models from raw (`--full-refresh`)
+
+
 def build_dbt_assets() -> dg.AssetsDefinition:
     ensure_manifest()
 
@@ -161,13 +169,17 @@ def build_dbt_assets() -> dg.AssetsDefinition:
         project=dbt_project,
         dagster_dbt_translator=Omni360Translator(),
         pool="duckdb",
-        name="omni360_dbt_models",
+        name=DBT_ASSETS_NAME,
     )
     def omni360_dbt_models(
-        context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: Warehouse
+        context: dg.AssetExecutionContext,
+        dbt: DbtCliResource,
+        warehouse: Warehouse,
+        config: DbtBuildConfig,
     ) -> Iterator[Any]:
         """`dbt build` of the selected models: seeds, models and their tests, in order."""
-        invocation = dbt.cli(["build"], context=context)
+        args = ["build", "--full-refresh"] if config.full_refresh else ["build"]
+        invocation = dbt.cli(args, context=context)
         try:
             yield from with_read_back_metadata(invocation.stream(), context.assets_def, warehouse)
         finally:

@@ -9,6 +9,7 @@ import dagster as dg
 
 from omni360.settings import Settings
 from orchestration.automation import pipeline_job
+from orchestration.dbt import DBT_ASSETS_NAME
 from orchestration.definitions import build_definitions
 from orchestration.instance import prepare_dagster_home
 from orchestration.syncs import GROUP as SYNC_GROUP
@@ -32,9 +33,11 @@ def run_pipeline(
     log_level: str = "WARNING",
     selection: Sequence[dg.AssetKey] | None = None,
     include_syncs: bool = True,
+    full_refresh: bool = False,
 ) -> RunOutcome:
     """Materialize every asset of the pipeline job (or the selected ones) for these settings;
-    without `include_syncs`, everything but the syncs to the channels."""
+    without `include_syncs`, everything but the syncs to the channels; with `full_refresh`,
+    the incremental dbt models are rebuilt from raw."""
     defs = build_definitions(settings)
     job = defs.resolve_job_def(pipeline_job.name)
     if not include_syncs:
@@ -60,11 +63,14 @@ def run_pipeline(
             else:
                 counts["failed"] += 1
 
+    run_config: dict = {"loggers": {"console": {"config": {"log_level": log_level}}}}
+    if full_refresh:
+        run_config["ops"] = {DBT_ASSETS_NAME: {"config": {"full_refresh": True}}}
     prepare_dagster_home()
     with dg.DagsterInstance.get() as instance:
         instance.add_event_listener(run_id, listen)
         result = job.execute_in_process(
-            run_config={"loggers": {"console": {"config": {"log_level": log_level}}}},
+            run_config=run_config,
             instance=instance,
             run_id=run_id,
             raise_on_error=False,

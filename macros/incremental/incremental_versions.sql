@@ -104,3 +104,49 @@
     from {{ raw_relation }}
     where _loaded_at >= {{ omni360.incremental_loaded_since() }}
 {%- endmacro %}
+
+{#
+    The rows of the records an incremental run rebuilds, for a model with
+    several rows a record (the key of `delete+insert` is the record's key, so a
+    row the record no longer gives is deleted too). Dispatched: Spark, which
+    overwrites whole day partitions, takes every row of each day those records
+    touch, now or as stored.
+#}
+{% macro incremental_record_rows(rows, records, key_columns, day_column) -%}
+    {{ return(adapter.dispatch('incremental_record_rows', 'omni360')(rows, records, key_columns, day_column)) }}
+{%- endmacro %}
+
+{% macro default__incremental_record_rows(rows, records, key_columns, day_column) -%}
+    select {{ rows }}.*
+    from {{ rows }}
+    inner join {{ records }}
+        on
+            {% for key in key_columns -%}
+                {{ rows }}.{{ key }} = {{ records }}.{{ key }}
+                {%- if not loop.last %} and {% endif %}
+            {% endfor %}
+{%- endmacro %}
+
+{% macro spark__incremental_record_rows(rows, records, key_columns, day_column) -%}
+    select *
+    from {{ rows }}
+    where {{ day_column }} in (
+        select {{ rows }}.{{ day_column }}
+        from {{ rows }}
+        inner join {{ records }}
+            on
+                {% for key in key_columns -%}
+                    {{ rows }}.{{ key }} = {{ records }}.{{ key }}
+                    {%- if not loop.last %} and {% endif %}
+                {% endfor %}
+        union
+        select stored.{{ day_column }}
+        from {{ this }} as stored
+        inner join {{ records }}
+            on
+                {% for key in key_columns -%}
+                    stored.{{ key }} = {{ records }}.{{ key }}
+                    {%- if not loop.last %} and {% endif %}
+                {% endfor %}
+    )
+{%- endmacro %}

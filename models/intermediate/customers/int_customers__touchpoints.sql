@@ -1,3 +1,7 @@
+{{ config(**incremental_versions_config(
+    unique_key=['source_name', 'record_id'], day_column='occurred_on'
+)) }}
+
 {#
     Every interaction of every source, one row each, with the customer of the
     record it comes from. A source record may give several touchpoints (an order
@@ -92,7 +96,8 @@ event_touchpoints as (
         typed_events.occurred_at,
         coalesce(typed_events.revenue, typed_events.price) as touch_value,
         typed_events.currency,
-        typed_events.campaign_name as campaign_id
+        typed_events.campaign_name as campaign_id,
+        typed_events._loaded_at
     from typed_events
     left join channels as campaign_channels
         on typed_events.campaign_channel = campaign_channels.channel
@@ -111,7 +116,8 @@ order_touchpoints as (
         ordered_at as occurred_at,
         total_amount as touch_value,
         currency,
-        cast(null as {{ dbt.type_string() }}) as campaign_id
+        cast(null as {{ dbt.type_string() }}) as campaign_id,
+        _loaded_at
     from orders
 
     union all
@@ -129,7 +135,8 @@ order_touchpoints as (
         ordered_at as occurred_at,
         total_amount as touch_value,
         currency,
-        cast(null as {{ dbt.type_string() }}) as campaign_id
+        cast(null as {{ dbt.type_string() }}) as campaign_id,
+        _loaded_at
     from orders
     where order_status in ('cancelled', 'returned')
 ),
@@ -145,7 +152,8 @@ crm_contact_touchpoints as (
         created_at as occurred_at,
         cast(null as decimal(18, 6)) as touch_value,
         cast(null as {{ dbt.type_string() }}) as currency,
-        cast(null as {{ dbt.type_string() }}) as campaign_id
+        cast(null as {{ dbt.type_string() }}) as campaign_id,
+        _loaded_at
     from crm_contacts
 ),
 
@@ -160,7 +168,8 @@ support_ticket_touchpoints as (
         opened_at as occurred_at,
         cast(null as decimal(18, 6)) as touch_value,
         cast(null as {{ dbt.type_string() }}) as currency,
-        cast(null as {{ dbt.type_string() }}) as campaign_id
+        cast(null as {{ dbt.type_string() }}) as campaign_id,
+        _loaded_at
     from support_tickets
 
     union all
@@ -175,7 +184,8 @@ support_ticket_touchpoints as (
         resolved_at as occurred_at,
         cast(null as decimal(18, 6)) as touch_value,
         cast(null as {{ dbt.type_string() }}) as currency,
-        cast(null as {{ dbt.type_string() }}) as campaign_id
+        cast(null as {{ dbt.type_string() }}) as campaign_id,
+        _loaded_at
     from support_tickets
     where resolved_at is not null
 ),
@@ -191,7 +201,8 @@ support_interaction_touchpoints as (
         occurred_at,
         cast(null as decimal(18, 6)) as touch_value,
         cast(null as {{ dbt.type_string() }}) as currency,
-        cast(null as {{ dbt.type_string() }}) as campaign_id
+        cast(null as {{ dbt.type_string() }}) as campaign_id,
+        _loaded_at
     from support_interactions
 ),
 
@@ -206,7 +217,8 @@ survey_response_touchpoints as (
         responded_at as occurred_at,
         score as touch_value,
         cast(null as {{ dbt.type_string() }}) as currency,
-        cast(null as {{ dbt.type_string() }}) as campaign_id
+        cast(null as {{ dbt.type_string() }}) as campaign_id,
+        _loaded_at
     from survey_responses
 ),
 
@@ -221,7 +233,8 @@ consent_touchpoints as (
         occurred_at,
         cast(null as decimal(18, 6)) as touch_value,
         cast(null as {{ dbt.type_string() }}) as currency,
-        cast(null as {{ dbt.type_string() }}) as campaign_id
+        cast(null as {{ dbt.type_string() }}) as campaign_id,
+        _loaded_at
     from consents
 ),
 
@@ -236,7 +249,8 @@ message_event_touchpoints as (
         occurred_at,
         message_cost as touch_value,
         cast(null as {{ dbt.type_string() }}) as currency,
-        campaign_id
+        campaign_id,
+        _loaded_at
     from message_events
 ),
 
@@ -258,27 +272,90 @@ all_touchpoints as (
     select * from message_event_touchpoints
 ),
 
+dated_touchpoints as (
+    select
+        *,
+        cast(occurred_at as date) as occurred_on
+    from all_touchpoints
+),
+
+{% if is_incremental() %}
+-- the records whose customer is no longer the one stored (merged, split, newly known)
+stored_owner_customers as (
+    select distinct
+        owner_source_name,
+        owner_record_id,
+        customer_id
+    from {{ this }}
+),
+
+rekeyed_owners as (
+    select
+        stored_owner_customers.owner_source_name,
+        stored_owner_customers.owner_record_id
+    from stored_owner_customers
+    left join record_customers
+        on
+            stored_owner_customers.owner_source_name = record_customers.source_name
+            and stored_owner_customers.owner_record_id = record_customers.record_id
+    where stored_owner_customers.customer_id is distinct from record_customers.customer_id
+),
+
+-- the records to rebuild: loaded since the last build, re-keyed, or in the look-back window
+records_to_build as (
+    select distinct
+        dated_touchpoints.source_name,
+        dated_touchpoints.record_id
+    from dated_touchpoints
+    left join rekeyed_owners
+        on
+            dated_touchpoints.owner_source_name = rekeyed_owners.owner_source_name
+            and dated_touchpoints.owner_record_id = rekeyed_owners.owner_record_id
+    where
+        rekeyed_owners.owner_record_id is not null
+        or dated_touchpoints._loaded_at >= {{ incremental_loaded_since() }}
+        or dated_touchpoints.occurred_on >= {{ incremental_window_start('occurred_on') }}
+),
+
+touchpoints_to_build as (
+    {{ incremental_record_rows(
+        rows='dated_touchpoints',
+        records='records_to_build',
+        key_columns=['source_name', 'record_id'],
+        day_column='occurred_on'
+    ) }}
+),
+{% else %}
+touchpoints_to_build as (
+    select * from dated_touchpoints
+),
+{% endif %}
+
 touchpoints_with_customers as (
     select
         {{ generate_surrogate_key([
-            'all_touchpoints.source_name',
-            'all_touchpoints.record_id',
-            'all_touchpoints.touch_type',
+            'touchpoints_to_build.source_name',
+            'touchpoints_to_build.record_id',
+            'touchpoints_to_build.touch_type',
         ]) }} as touchpoint_id,
         record_customers.customer_id,
-        all_touchpoints.source_name,
-        all_touchpoints.record_id,
-        all_touchpoints.channel,
-        all_touchpoints.touch_type,
-        all_touchpoints.occurred_at,
-        cast(all_touchpoints.touch_value as decimal(18, 6)) as touch_value,
-        all_touchpoints.currency,
-        all_touchpoints.campaign_id
-    from all_touchpoints
+        touchpoints_to_build.source_name,
+        touchpoints_to_build.record_id,
+        touchpoints_to_build.owner_source_name,
+        touchpoints_to_build.owner_record_id,
+        touchpoints_to_build.channel,
+        touchpoints_to_build.touch_type,
+        touchpoints_to_build.occurred_at,
+        cast(touchpoints_to_build.touch_value as decimal(18, 6)) as touch_value,
+        touchpoints_to_build.currency,
+        touchpoints_to_build.campaign_id,
+        touchpoints_to_build._loaded_at,
+        touchpoints_to_build.occurred_on
+    from touchpoints_to_build
     left join record_customers
         on
-            all_touchpoints.owner_source_name = record_customers.source_name
-            and all_touchpoints.owner_record_id = record_customers.record_id
+            touchpoints_to_build.owner_source_name = record_customers.source_name
+            and touchpoints_to_build.owner_record_id = record_customers.record_id
 )
 
 select * from touchpoints_with_customers

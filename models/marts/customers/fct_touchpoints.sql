@@ -1,3 +1,6 @@
+{#- a view: the timeline's rows are kept incrementally in int_customers__touchpoints -#}
+{{ config(materialized='view') }}
+
 {#
     The unified customer timeline: every interaction of every source, one row
     each, with its channel's group and the engagement weight of its touch type.

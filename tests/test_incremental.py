@@ -1,0 +1,181 @@
+"""An incremental run gives the same warehouse as a full rebuild.
+
+A small landing zone is split in two: every day but the last is loaded and built in full;
+then the last day ("the next day") is loaded and built again, the large fact models
+incrementally. A copy of that warehouse is rebuilt with `--full-refresh`: every table and
+view the dbt project builds must hold the same rows in both.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from omni360.db import connect
+from omni360.generator import generate
+from omni360.ingestion.loader import load_landing
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+DBT = str(Path(sys.executable).with_name("dbt"))
+SKIP_TESTS = ["--exclude-resource-type", "test", "--exclude-resource-type", "unit_test"]
+INCREMENTAL_MODELS = (
+    "stg_events",
+    "stg_message_events",
+    "stg_orders",
+    "int_customers__touchpoints",
+)
+DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
+# Columns stamped with the time of the build itself (fct_identity_audit.measured_at).
+BUILD_TIME_COLUMNS = {"measured_at"}
+FLOAT_DIGITS = 10
+FLOAT_TYPES = ("DOUBLE", "FLOAT")
+
+
+@dataclass(frozen=True)
+class Builds:
+    incremental: Path
+    full: Path
+    incremental_results: dict[str, dict]
+    held_back_files: int
+
+
+def _split_last_day(landing: Path, base: Path, next_day: Path) -> int:
+    """Copy every file into `base`, but those of the last day into `next_day`; count those."""
+    files = [f for f in landing.rglob("*") if f.is_file()]
+    last = max(m.group(0) for f in files if (m := DAY.search(f.name)))
+    held_back = 0
+    for file in files:
+        is_last = last in file.name
+        held_back += is_last
+        target = (next_day if is_last else base) / file.relative_to(landing)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(file, target)
+    return held_back
+
+
+def _build(db: Path, target: Path, *flags: str) -> dict[str, dict]:
+    """Seeds and models (not the data tests) with dbt; the run results of each model."""
+    result = subprocess.run(
+        [DBT, "build", "--profiles-dir", ".", "--target-path", str(target), *SKIP_TESTS, *flags],
+        cwd=PROJECT_ROOT,
+        env={**os.environ, "OMNI360_DB": str(db), "DBT_LOG_PATH": str(target / "logs")},
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+    assert result.returncode == 0, result.stdout[-3000:]
+    results = json.loads((target / "run_results.json").read_text())["results"]
+    return {r["unique_id"].split(".")[-1]: r for r in results}
+
+
+def _load(db: Path, landing: Path) -> None:
+    with connect(db) as con:
+        load_landing(con, landing)
+
+
+@pytest.fixture(scope="module")
+def builds(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Builds]:
+    root = tmp_path_factory.mktemp("incremental")
+    generate(root / "landing", root / "truth", customers=200, seed=11, days=21)
+    held_back = _split_last_day(root / "landing", root / "base", root / "next")
+    incremental = root / "incremental.duckdb"
+    _load(incremental, root / "base")
+    _build(incremental, root / "target")
+    _load(incremental, root / "next")
+    results = _build(incremental, root / "target")
+    full = root / "full.duckdb"
+    shutil.copy(incremental, full)
+    _build(full, root / "target", "--full-refresh")
+    yield Builds(incremental, full, results, held_back)
+
+
+def _relations(con: duckdb.DuckDBPyConnection) -> list[str]:
+    rows = con.sql(
+        "select table_schema, table_name from information_schema.tables"
+        " where table_catalog = 'inc' and table_schema not in ('raw', 'main')"
+        " order by 1, 2"
+    ).fetchall()
+    return [f"{schema}.{name}" for schema, name in rows]
+
+
+def test_the_next_day_was_built_incrementally(builds: Builds) -> None:
+    assert builds.held_back_files > 0
+    for model in INCREMENTAL_MODELS:
+        compiled = builds.incremental_results[model]["compiled_code"]
+        assert "_loaded_at >=" in compiled, f"{model} was not built incrementally"
+
+
+def _comparable(con: duckdb.DuckDBPyConnection, relation: str) -> str:
+    """The relation's columns as compared: floating-point numbers to 10 significant digits
+    (the last bits of a sum follow the order rows are added in), the build's own time left
+    out."""
+    columns = con.execute(f"describe inc.{relation}").fetchall()
+    parts = []
+    for name, kind, *_ in columns:
+        if name in BUILD_TIME_COLUMNS:
+            continue
+        quoted = f'"{name}"'
+        parts.append(
+            f"printf('%.{FLOAT_DIGITS}g', {quoted}) as {quoted}" if kind in FLOAT_TYPES else quoted
+        )
+    return ", ".join(parts)
+
+
+def test_incremental_and_full_builds_hold_the_same_rows(builds: Builds) -> None:
+    with duckdb.connect() as con:
+        con.execute(f"attach '{builds.full}' as full_build (read_only)")
+        con.execute(f"attach '{builds.incremental}' as inc (read_only)")
+        relations = _relations(con)
+        assert len(relations) > 100
+        differing = {}
+        for relation in relations:
+            columns = _comparable(con, relation)
+            only_incremental, only_full, rows = con.execute(
+                f"""
+                select
+                    (select count(*) from (
+                        select {columns} from inc.{relation} except all
+                        select {columns} from full_build.{relation})),
+                    (select count(*) from (
+                        select {columns} from full_build.{relation} except all
+                        select {columns} from inc.{relation})),
+                    (select count(*) from inc.{relation})
+                """
+            ).fetchone()
+            if only_incremental or only_full:
+                differing[relation] = (only_incremental, only_full, rows)
+        assert differing == {}, "(rows only in the incremental build, only in the full one, rows)"
+
+
+def test_a_full_refresh_run_rebuilds_from_raw(builds: Builds, tmp_path: Path) -> None:
+    """`omni360 run --full-refresh` reaches dbt through the Dagster run config."""
+    import dagster as dg
+
+    from omni360.settings import Settings
+    from orchestration.runner import run_pipeline
+
+    db = tmp_path / "refreshed.duckdb"
+    shutil.copy(builds.incremental, db)
+    settings = Settings(landing_dir=tmp_path / "landing", db_path=db)
+    settings.landing_dir.mkdir()
+    outcome = run_pipeline(
+        settings,
+        run_id=str(uuid.uuid4()),
+        selection=[dg.AssetKey(["staging", "stg_orders"])],
+        full_refresh=True,
+    )
+    assert outcome.success, outcome.failure
+    with dg.DagsterInstance.get() as instance:
+        messages = [entry.message for entry in instance.all_logs(outcome.run_id)]
+    assert any("--full-refresh" in message for message in messages), messages

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -101,15 +102,18 @@ def _environment(values: dict[str, str]) -> Iterator[None]:
 
 
 def prepare_warehouse(work: Workspace, customers: int, days: int, seed: int = 7) -> None:
-    """Generate a landing zone and load it into a fresh DuckDB file (the loader only)."""
+    """Generate a landing zone and load it into a fresh DuckDB file (the loader only); the
+    Spark warehouse and metastore start empty too, so incremental models and the customer-id
+    registry are built from scratch on both engines."""
     from omni360.db import connect
     from omni360.generator import generate
     from omni360.ingestion.loader import load_landing
 
     for path in (work.duckdb_path, work.duckdb_path.with_suffix(".duckdb.wal")):
         path.unlink(missing_ok=True)
-    if not work.landing.exists():
-        generate(work.landing, work.root / "truth", customers=customers, seed=seed, days=days)
+    for folder in (work.spark_home, work.landing, work.root / "truth"):
+        shutil.rmtree(folder, ignore_errors=True)
+    generate(work.landing, work.root / "truth", customers=customers, seed=seed, days=days)
     con = connect(work.duckdb_path)
     try:
         load_landing(con, work.landing)

@@ -34,6 +34,7 @@ from omni360.ingestion.readers import read_file
 from omni360.ingestion.schema import LOAD_LOG_TABLE, QUARANTINE_TABLE, ensure_raw_schema, raw_table
 from omni360.ingestion.validation import (
     EVENT_OBJECT,
+    EVENT_VALUES,
     event_field,
     events_reason,
     tabular_reason,
@@ -93,11 +94,14 @@ def _checked_sql(source: Source, missing: list[str], relation: str = "_incoming"
             f"{event_field(name)} as {name}" for name in EVENT_COLUMNS if name != "payload"
         )
         return f"""
-            select * exclude (line, _object), {lifted}, line as payload,
+            select * exclude (line, _object, _event_values), {lifted}, line as payload,
                    cast(null as varchar) as _extra,
                    md5({event_field("message_id")}) as _record_hash,
                    {events_reason()} as _reason
-            from (select *, {EVENT_OBJECT} as _object from {relation})"""
+            from (
+                select *, {EVENT_VALUES} as _event_values
+                from (select *, {EVENT_OBJECT} as _object from {relation})
+            )"""
     columns = ", ".join(f'"{c}"' for c in source.column_names)
     return f"""
         select *, md5(cast(to_json([{columns}]) as varchar)) as _record_hash,

@@ -41,6 +41,10 @@ from omni360.ingestion.validation import (
 )
 
 BATCH_ROWS = 1_000_000  # records read into one batch before it is written
+# DuckDB's memory while loading, when the database is on DuckDB's default (80% of the RAM):
+# past it DuckDB spills to disk and evicts cached blocks of the warehouse, so the memory of a
+# load does not grow with the warehouse.
+MEMORY_LIMIT = "2GB"
 BATCH_BYTES = 512 << 20  # or this many bytes of files
 # What a reader raises for a file it cannot read (not gzip, not Parquet, bad encoding...).
 READ_ERRORS = (duckdb.IOException, duckdb.InvalidInputException, OSError, csv.Error)
@@ -512,8 +516,13 @@ def load_landing(
 ) -> dict[str, list[FileLoad]]:
     """Load every new file of the chosen sources, in batches; return what each loaded file
     contributed (in path order)."""
+    from reverse_etl.engine import memory_limit
+
     ensure_raw_schema(con)
-    return {
-        name: _load_source(con, files[0].source if files else SOURCES[name], files, run_id, on_file)
-        for name, files in discover(landing_dir, sources).items()
-    }
+    with memory_limit(con, MEMORY_LIMIT):
+        return {
+            name: _load_source(
+                con, files[0].source if files else SOURCES[name], files, run_id, on_file
+            )
+            for name, files in discover(landing_dir, sources).items()
+        }

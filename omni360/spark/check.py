@@ -168,13 +168,12 @@ def build_spark(work: Workspace, threads: int | None = None) -> BuildSummary:
             if outcome.exception is not None:
                 summary.failures.append(f"{step}: {outcome.exception}")
                 break
-            results = getattr(outcome.result, "results", None)
-            if results is None:  # run-operation
-                if not outcome.success:
-                    summary.failures.append(f"{step}: failed")
-                    break
+            if not outcome.success and step == "register":
+                summary.failures.append(f"{step}: failed (see {work.root / 'logs-spark'})")
+                break
+            if step == "register":  # an operation: no nodes to count
                 continue
-            for result in results:
+            for result in outcome.result.results:
                 status = str(getattr(result.status, "value", result.status))
                 summary.counts[(_kind(result), status)] += 1
                 if status not in PASSING:

@@ -121,11 +121,13 @@ def prepare_warehouse(work: Workspace, customers: int, days: int, seed: int = 7)
         con.close()
 
 
-def build_duckdb(work: Workspace) -> float:
+def build_duckdb(work: Workspace, base_env: dict[str, str] | None = None) -> float:
     """`dbt seed` + `dbt run` on DuckDB in child processes; the seconds it took. It holds the
-    DuckDB file: export the raw tables first."""
+    DuckDB file: export the raw tables first. `base_env` (default: this process's) is the
+    environment to start from; pass a copy when running beside `build_spark`, which sets
+    variables of this process."""
     started = time.monotonic()
-    env = {**os.environ, **work.dbt_env("duckdb")}
+    env = {**(os.environ if base_env is None else base_env), **work.dbt_env("duckdb")}
     dbt = str(Path(sys.executable).with_name("dbt"))
     for command in ("seed", "run"):
         subprocess.run([dbt, command, "--quiet"], cwd=PROJECT_ROOT, env=env, check=True)

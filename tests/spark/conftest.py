@@ -45,7 +45,7 @@ def spark_check(tmp_path_factory: pytest.TempPathFactory) -> SparkCheck:
     seconds = {"generate+load": time.monotonic() - started}
     seconds["export"] = export_raw_tables(work)
     with ThreadPoolExecutor(max_workers=1) as pool:
-        duckdb_build = pool.submit(build_duckdb, work)
+        duckdb_build = pool.submit(build_duckdb, work, dict(os.environ))
         summary = build_spark(work)
         seconds["duckdb build (beside)"] = duckdb_build.result()
     summary.seconds = {**seconds, **summary.seconds, "total": time.monotonic() - started}

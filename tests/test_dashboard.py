@@ -177,8 +177,9 @@ def test_fct_kpis_carries_each_kpis_latest_value(pipeline_run: PipelineRun) -> N
 
 
 def test_the_dashboard_stays_open_while_a_run_writes_the_warehouse(
-    pipeline_run: PipelineRun, browser: Browser
+    writable_pipeline_run: PipelineRun, browser: Browser
 ) -> None:
+    pipeline_run = writable_pipeline_run  # a copy: the test holds its write lock
     db_path = pipeline_run.settings.db_path
     omni360 = str(Path(sys.executable).with_name("omni360"))
     writer = duckdb.connect(str(db_path))  # what a running pipeline holds: the write lock

@@ -13,8 +13,9 @@ DOCUMENTED_FOLDERS = ("marts/", "audiences/")
 
 
 def test_docs_generate_and_every_mart_column_is_described(
-    pipeline_run: PipelineRun, tmp_path: Path
+    writable_pipeline_run: PipelineRun, tmp_path: Path
 ) -> None:
+    pipeline_run = writable_pipeline_run  # a copy: dbt opens the warehouse for writing
     omni360 = str(Path(sys.executable).with_name("omni360"))
     site = tmp_path / "site"
     result = subprocess.run(

@@ -80,7 +80,8 @@ def test_staging_is_typed_and_normalized(pipeline_run: PipelineRun) -> None:
     assert stg_orders == raw_orders  # one row per order, whatever its number of versions
 
 
-def test_second_run_loads_nothing_new(pipeline_run: PipelineRun) -> None:
+def test_second_run_loads_nothing_new(writable_pipeline_run: PipelineRun) -> None:
+    pipeline_run = writable_pipeline_run  # a copy: the run writes to the warehouse
     with connect(pipeline_run.settings.db_path, read_only=True) as con:
         before = {t.source: (t.files, t.table_rows, t.quarantined_rows) for t in all_totals(con)}
     second_run_id = str(uuid.uuid4())

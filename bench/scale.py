@@ -393,6 +393,8 @@ def run_results_summary(target: Path) -> dict[str, Any]:
     if not found:
         raise BenchmarkError(f"no run_results.json under {target}")
     results = json.loads(found[-1].read_text())["results"]
+    manifest_path = found[-1].with_name("manifest.json")
+    nodes = json.loads(manifest_path.read_text())["nodes"] if manifest_path.exists() else {}
     models = []
     tests = {"pass": 0, "warn": 0, "fail": 0, "error": 0, "skipped": 0}
     for result in results:
@@ -409,6 +411,7 @@ def run_results_summary(target: Path) -> dict[str, Any]:
                 "kind": kind,
                 "status": result["status"],
                 "seconds": result["execution_time"],
+                "materialized": nodes.get(unique_id, {}).get("config", {}).get("materialized"),
                 "rows_affected": rows if isinstance(rows, int) and rows >= 0 else None,
             }
         )
@@ -684,20 +687,26 @@ def _model_seconds(stage: Stage, name: str) -> float | None:
     return None
 
 
-def _rows_processed(stage: Stage) -> int:
-    """Rows the build wrote: rows_affected where the adapter reports them, else the rows of
-    the tables it rebuilt (a full rebuild writes every row of its table)."""
+def _rows_processed(stage: Stage, before: dict[str, int] | None = None) -> int:
+    """Rows the build wrote: `rows_affected` where the adapter reports it (seeds); for an
+    incremental model the rows its table gained over `before` (the tables after the previous
+    build; all of them in a first build); for a table, all its rows (it is rebuilt)."""
     rows = stage.figures.get("table_rows", {})
+    before = before or {}
     total = 0
     for model in stage.figures.get("timings", []):
         if model["status"] not in ("success", "pass") or model["kind"] not in ("model", "seed"):
             continue
         if model["rows_affected"] is not None:
             total += model["rows_affected"]
+            continue
+        table = next((name for name in rows if name.endswith("." + model["name"])), None)
+        if table is None:  # a view: it writes nothing
+            continue
+        if model.get("materialized") == "incremental":
+            total += max(rows[table] - before.get(table, 0), 0)
         else:
-            total += next(
-                (n for table, n in rows.items() if table.endswith("." + model["name"])), 0
-            )
+            total += rows[table]
     return total
 
 
@@ -720,7 +729,8 @@ def report(
     sql_cc = _model_seconds(build, COMPONENTS_MODEL)
     overhead = build.seconds / plain.seconds - 1
     incremental = next_build.seconds / build.seconds
-    full_rows, next_rows = _rows_processed(build), _rows_processed(next_build)
+    full_rows = _rows_processed(build)
+    next_rows = _rows_processed(next_build, build.figures.get("table_rows"))
     at_target_scale = customers >= TARGET_CUSTOMERS
     targets = [
         {

@@ -116,15 +116,18 @@
     {{ return(adapter.dispatch('incremental_record_rows', 'omni360')(rows, records, key_columns, day_column)) }}
 {%- endmacro %}
 
+{#- `left.k = right.k and ...` over the key columns -#}
+{% macro incremental_keys_match(left, right, key_columns) -%}
+    {%- for key in key_columns -%}
+        {{ left }}.{{ key }} = {{ right }}.{{ key }}{% if not loop.last %} and {% endif %}
+    {%- endfor -%}
+{%- endmacro %}
+
 {% macro default__incremental_record_rows(rows, records, key_columns, day_column) -%}
     select {{ rows }}.*
     from {{ rows }}
     inner join {{ records }}
-        on
-            {% for key in key_columns -%}
-                {{ rows }}.{{ key }} = {{ records }}.{{ key }}
-                {%- if not loop.last %} and {% endif %}
-            {% endfor %}
+        on {{ omni360.incremental_keys_match(rows, records, key_columns) }}
 {%- endmacro %}
 
 {% macro spark__incremental_record_rows(rows, records, key_columns, day_column) -%}
@@ -134,19 +137,11 @@
         select {{ rows }}.{{ day_column }}
         from {{ rows }}
         inner join {{ records }}
-            on
-                {% for key in key_columns -%}
-                    {{ rows }}.{{ key }} = {{ records }}.{{ key }}
-                    {%- if not loop.last %} and {% endif %}
-                {% endfor %}
+            on {{ omni360.incremental_keys_match(rows, records, key_columns) }}
         union
         select stored.{{ day_column }}
         from {{ this }} as stored
         inner join {{ records }}
-            on
-                {% for key in key_columns -%}
-                    stored.{{ key }} = {{ records }}.{{ key }}
-                    {%- if not loop.last %} and {% endif %}
-                {% endfor %}
+            on {{ omni360.incremental_keys_match('stored', records, key_columns) }}
     )
 {%- endmacro %}

@@ -179,8 +179,40 @@ def writable_pipeline_run(pipeline_run: PipelineRun, tmp_path: Path) -> Iterator
         yield run
 
 
+# The slowest files that do not need the shared pipeline run, slowest first: they keep the
+# other workers busy while one builds the run.
+SLOW_ON_THEIR_OWN = (
+    "tests/test_foreign_landing.py",
+    "tests/test_incremental.py",
+    "tests/test_identity_stitching.py",
+    "tests/test_sync_properties.py",
+    "tests/test_consent_properties.py",
+    "tests/test_bench_stitching.py",
+    "tests/test_bench_scale.py",
+    "tests/test_dagster_ui.py",
+)
+
+
+def _file(item: pytest.Item) -> str:
+    return item.nodeid.split("::")[0]
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Under `pytest -n` (pytest-xdist, `--dist loadgroup`), keep a test file on one worker,
-    so its module fixtures are built once."""
+    """Under `pytest -n` (pytest-xdist, `--dist loadgroup --no-loadscope-reorder`), keep a test
+    file on one worker, so its module fixtures are built once; and hand the files out so that
+    the first starts building the shared pipeline run while the next are the slow ones that
+    do not need it."""
+    pipeline_files = [_file(i) for i in items if "pipeline_run" in i.fixturenames]
+    first = pipeline_files[0] if pipeline_files else None
+
+    def rank(item: pytest.Item) -> tuple[int, int]:
+        name = _file(item)
+        if name == first:
+            return (0, 0)
+        if name in SLOW_ON_THEIR_OWN:
+            return (1, SLOW_ON_THEIR_OWN.index(name))
+        return (2 if name in pipeline_files else 3, 0)
+
+    items.sort(key=rank)
     for item in items:
-        item.add_marker(pytest.mark.xdist_group(item.nodeid.split("::")[0]))
+        item.add_marker(pytest.mark.xdist_group(_file(item)))

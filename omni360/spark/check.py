@@ -151,9 +151,9 @@ def export_raw_tables(work: Workspace) -> float:
 def build_spark(work: Workspace, threads: int | None = None) -> BuildSummary:
     """Register raw, `dbt seed` and `dbt build` on the spark target, in this process.
 
-    The unit tests run after the build: a unit test of an incremental model that gives
-    `this` reads the model's columns from the warehouse, so on an empty warehouse it can
-    only run once the model exists. Seeds are counted from the build (which loads them
+    The unit tests run after the build: a unit test that gives an incremental model's `this`
+    as rows reads its columns from the model's table, which an empty warehouse only has
+    after the build. Seeds are counted from the build (which loads them
     again), so every node is counted once."""
     from dbt.cli.main import dbtRunner
 

@@ -204,8 +204,7 @@ def _environment(layout: Layout, stage: str) -> dict[str, str]:
         "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
         MEMORY_LIMIT_ENV: os.environ.get(MEMORY_LIMIT_ENV, DEFAULT_MEMORY_LIMIT),
         # dbt's unit tests run on fixtures, not on the data: their cost does not grow with
-        # the scale, and dbt cannot run those of an incremental model on a fresh warehouse
-        # (it reads the model's columns from its relation). Set the variable to '' to keep them.
+        # the scale. Set the variable to '' to keep them.
         EXCLUDE_ENV: os.environ.get(EXCLUDE_ENV, "unit_test"),
     }
 

@@ -41,6 +41,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from bench.tables import text_table
+
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 RESULTS_DIR = PROJECT_DIR / "bench" / "results"
 BIN = Path(sys.executable).parent
@@ -827,18 +829,6 @@ def environment() -> dict[str, Any]:
 # --- output ---------------------------------------------------------------------------------
 
 
-def _table(rows: list[tuple[str, ...]]) -> str:
-    widths = [max(len(row[column]) for row in rows) for column in range(len(rows[0]))]
-    rows.insert(1, tuple("-" * width for width in widths))
-    return "\n".join(
-        "  ".join(
-            cell.ljust(width) if column == 0 else cell.rjust(width)
-            for column, (cell, width) in enumerate(zip(row, widths, strict=True))
-        )
-        for row in rows
-    )
-
-
 def _stage_rate(name: str, stage: dict[str, Any]) -> str:
     figures, seconds = stage["figures"], stage["seconds"]
     if name in ("ingest", "next_day_ingest"):
@@ -879,7 +869,7 @@ def format_report(result: dict[str, Any]) -> str:
             f"{e2e['events_per_second']:,.0f} events/s",
         )
     )
-    lines.append(_table(rows))
+    lines.append(text_table(rows))
     ratios, stitch = result["ratios"], result["stitching"]
     sql_cc = ratios["sql_stitching_seconds"]
     lines += [
@@ -899,7 +889,7 @@ def format_report(result: dict[str, Any]) -> str:
         "Top models of the full build:",
     ]
     lines.append(
-        _table(
+        text_table(
             [("model", "seconds")]
             + [(m["name"], f"{m['seconds']:,.2f}") for m in result["top_models"]]
         )

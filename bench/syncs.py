@@ -45,6 +45,7 @@ import duckdb
 import httpx
 import pyarrow as pa
 
+from bench.tables import text_table
 from reverse_etl.emulator import ENV, EmulatorClient
 from reverse_etl.emulator.providers import Credentials
 
@@ -297,16 +298,7 @@ def _row(run: SyncRun) -> tuple[str, ...]:
 
 
 def format_table(runs: Sequence[SyncRun]) -> str:
-    rows = [COLUMNS, *map(_row, runs)]
-    widths = [max(len(row[column]) for row in rows) for column in range(len(COLUMNS))]
-    rows.insert(1, tuple("-" * width for width in widths))
-    return "\n".join(
-        "  ".join(
-            cell.ljust(width) if column == 0 else cell.rjust(width)
-            for column, (cell, width) in enumerate(zip(row, widths, strict=True))
-        )
-        for row in rows
-    )
+    return text_table([COLUMNS, *map(_row, runs)])
 
 
 def memory_ratio(runs: Sequence[SyncRun]) -> dict[str, Any] | None:

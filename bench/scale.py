@@ -648,14 +648,35 @@ def _copy_warehouse(layout: Layout) -> float:
     return time.perf_counter() - started
 
 
+class StageLog(dict[str, Stage]):
+    """The stages measured so far, written to a file after each one: a run stopped or
+    failed half way still leaves the figures of every stage it finished."""
+
+    def __init__(self, path: Path, label: str, customers: int) -> None:
+        super().__init__()
+        self.path, self.label, self.customers = path, label, customers
+
+    def __setitem__(self, name: str, stage: Stage) -> None:
+        super().__setitem__(name, stage)
+        partial = {
+            "scale": self.label,
+            "customers": self.customers,
+            "complete": False,
+            "load_average": list(os.getloadavg()),
+            "stages": {key: asdict(value) for key, value in self.items()},
+        }
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.path.write_text(json.dumps(partial, indent=2, default=str) + "\n")
+
+
 def run_benchmark(
-    customers: int, days: int, seed: int, layout: Layout, label: str
+    customers: int, days: int, seed: int, layout: Layout, label: str, partial_path: Path
 ) -> dict[str, Any]:
     if layout.work.exists():
         shutil.rmtree(layout.work)
     layout.work.mkdir(parents=True)
     load_before = os.getloadavg()
-    stages: dict[str, Stage] = {}
+    stages = StageLog(partial_path, label, customers)
     stages["generate"] = generate(layout, customers, days, seed)
     held = hold_back_last_day(layout)
     _progress(
@@ -989,7 +1010,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     json_path = args.json or RESULTS_DIR / f"scale-{label}.json"
     html_path = args.html or RESULTS_DIR / f"scale-{label}.html"
     try:
-        result = run_benchmark(customers, args.days, args.seed, layout, label)
+        result = run_benchmark(
+            customers, args.days, args.seed, layout, label, json_path.with_suffix(".partial.json")
+        )
     except BenchmarkError as error:
         _progress(f"scale benchmark failed: {error}")
         return 2
@@ -998,6 +1021,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             shutil.rmtree(layout.work, ignore_errors=True)
     json_path.parent.mkdir(parents=True, exist_ok=True)
     json_path.write_text(json.dumps(result, indent=2) + "\n")
+    json_path.with_suffix(".partial.json").unlink(missing_ok=True)
     write_chart(result, html_path)
     print(format_report(result))
     _progress(f"results written to {json_path} and {html_path}")

@@ -42,6 +42,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.tables import text_table
+from omni360.generator.next_day import hold_back_last_day, release_held_back
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 RESULTS_DIR = PROJECT_DIR / "bench" / "results"
@@ -49,7 +50,6 @@ BIN = Path(sys.executable).parent
 POLL_SECONDS = 0.2
 PROGRESS_SECONDS = 15.0
 PAGE_SIZE = os.sysconf("SC_PAGE_SIZE")
-FILE_DAY = re.compile(r"_(\d{4}-\d{2}-\d{2})(?=[_.])")
 MEMORY_LIMIT_ENV = "OMNI360_DUCKDB_MEMORY_LIMIT"
 EXCLUDE_ENV = "DBT_EXCLUDE_RESOURCE_TYPES"
 DEFAULT_MEMORY_LIMIT = "4GB"
@@ -193,8 +193,21 @@ def _progress(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
 
+def _seed_partial_parse(target: Path) -> None:
+    """Put the project's partial-parse file in a stage's dbt target folder (when parsed).
+
+    dagster-dbt copies it from the folder DBT_TARGET_PATH names into each invocation's
+    folder, as `omni360 run` does from the project's `target/`: with it, every build of the
+    benchmark (Dagster's and the plain one) skips dbt's full parse alike."""
+    partial = PROJECT_DIR / "target" / "partial_parse.msgpack"
+    if partial.exists():
+        target.mkdir(parents=True, exist_ok=True)
+        shutil.copy(partial, target / partial.name)
+
+
 def _environment(layout: Layout, stage: str) -> dict[str, str]:
     dbt_dir = layout.dbt_dir(stage)
+    _seed_partial_parse(dbt_dir / "target")
     return {
         **os.environ,
         "LANDING_DIR": str(layout.landing),
@@ -261,35 +274,6 @@ def run_stage(
 
 def _child(stage: str, layout: Layout) -> list[str]:
     return [sys.executable, "-m", "bench.scale", "--child", stage, "--work", str(layout.work)]
-
-
-def hold_back_last_day(layout: Layout) -> dict[str, Any]:
-    """Move every file of the last day (its regular, late and re-sent drops) out of the
-    landing zone into `next_day/`, keeping the relative paths."""
-    days = {
-        found[1]
-        for path in layout.landing.rglob("*")
-        if path.is_file() and (found := FILE_DAY.search(path.name))
-    }
-    last = max(days)
-    moved, size = [], 0
-    for path in sorted(layout.landing.rglob("*")):
-        found = FILE_DAY.search(path.name)
-        if path.is_file() and found and found[1] == last:
-            target = layout.held / path.relative_to(layout.landing)
-            target.parent.mkdir(parents=True, exist_ok=True)
-            size += path.stat().st_size
-            path.rename(target)
-            moved.append(target.relative_to(layout.held).as_posix())
-    return {"day": last, "days": len(days), "files": len(moved), "bytes": size}
-
-
-def release_held_back(layout: Layout) -> None:
-    for path in sorted(layout.held.rglob("*")):
-        if path.is_file():
-            target = layout.landing / path.relative_to(layout.held)
-            target.parent.mkdir(parents=True, exist_ok=True)
-            path.rename(target)
 
 
 def landing_size(folder: Path) -> dict[str, int]:
@@ -592,10 +576,6 @@ def plain_dbt_build(layout: Layout) -> Stage:
     """`dbt build` of the same project on the copy of the warehouse, outside Dagster."""
     dbt_dir = layout.dbt_dir("plain_dbt_build")
     target = dbt_dir / "target"
-    partial = PROJECT_DIR / "target" / "partial_parse.msgpack"
-    if partial.exists():  # what dagster-dbt does for its invocations too
-        target.mkdir(parents=True, exist_ok=True)
-        shutil.copy(partial, target / partial.name)
     env = {**_environment(layout, "plain_dbt_build"), "OMNI360_DB": str(layout.plain_db)}
     command = [
         str(BIN / "dbt"),
@@ -678,7 +658,7 @@ def run_benchmark(
     load_before = os.getloadavg()
     stages = StageLog(partial_path, label, customers)
     stages["generate"] = generate(layout, customers, days, seed)
-    held = hold_back_last_day(layout)
+    held = asdict(hold_back_last_day(layout.landing, layout.held))
     _progress(
         f"held back {held['files']} files of {held['day']} ({held['bytes'] / 2**20:,.1f} MiB)"
     )
@@ -688,7 +668,7 @@ def run_benchmark(
     stages["dbt_build"] = run_stage("dbt_build", _child("dbt_build", layout), layout)
     stages["syncs"] = run_stage("syncs", _child("syncs", layout), layout)
     stages["stitching"] = run_stage("stitching", _child("stitching", layout), layout)
-    release_held_back(layout)
+    release_held_back(layout.held, layout.landing)
     stages["next_day_ingest"] = run_stage(
         "next_day_ingest", _child("next_day_ingest", layout), layout
     )
@@ -996,6 +976,19 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def keep_logs(layout: Layout, destination: Path) -> Path:
+    """Copy the stages' logs and dbt's logs out of the work folder (removed after a failed
+    run too, unless --keep), so a failure can be read afterwards."""
+    shutil.rmtree(destination, ignore_errors=True)
+    if layout.logs.exists():
+        shutil.copytree(layout.logs, destination / "stages")
+    for log in sorted((layout.work / "dbt").glob("*/**/dbt.log")):
+        target = destination / "dbt" / log.relative_to(layout.work / "dbt")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(log, target)
+    return destination
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     label = args.scale.strip().lower()
@@ -1015,6 +1008,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
     except BenchmarkError as error:
         _progress(f"scale benchmark failed: {error}")
+        kept = keep_logs(layout, json_path.with_suffix(".logs"))
+        _progress(f"the logs of every stage are kept in {kept}")
         return 2
     finally:
         if not args.keep and layout.work.exists():

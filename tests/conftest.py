@@ -198,8 +198,8 @@ def _file(item: pytest.Item) -> str:
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Under `pytest -n` (pytest-xdist, `--dist loadgroup --no-loadscope-reorder`), keep a test
-    file on one worker, so its module fixtures are built once; and hand the files out so that
+    """Under `pytest -n` (pytest-xdist, `--dist loadfile --no-loadscope-reorder`: a test file
+    stays on one worker, so its module fixtures are built once), hand the files out so that
     the first starts building the shared pipeline run while the next are the slow ones that
     do not need it."""
     pipeline_files = [_file(i) for i in items if "pipeline_run" in i.fixturenames]
@@ -214,5 +214,3 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         return (2 if name in pipeline_files else 3, 0)
 
     items.sort(key=rank)
-    for item in items:
-        item.add_marker(pytest.mark.xdist_group(_file(item)))

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import shutil
 import subprocess
 import sys
@@ -24,6 +23,7 @@ import pytest
 
 from omni360.db import connect
 from omni360.generator import generate
+from omni360.generator.next_day import hold_back_last_day, release_held_back
 from omni360.ingestion.loader import load_landing
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
@@ -35,7 +35,6 @@ INCREMENTAL_MODELS = (
     "stg_orders",
     "int_customers__touchpoints",
 )
-DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
 # Columns stamped with the time of the build itself (fct_identity_audit.measured_at).
 BUILD_TIME_COLUMNS = {"measured_at"}
 FLOAT_DIGITS = 10
@@ -48,20 +47,6 @@ class Builds:
     full: Path
     incremental_results: dict[str, dict]
     held_back_files: int
-
-
-def _split_last_day(landing: Path, base: Path, next_day: Path) -> int:
-    """Copy every file into `base`, but those of the last day into `next_day`; count those."""
-    files = [f for f in landing.rglob("*") if f.is_file()]
-    last = max(m.group(0) for f in files if (m := DAY.search(f.name)))
-    held_back = 0
-    for file in files:
-        is_last = last in file.name
-        held_back += is_last
-        target = (next_day if is_last else base) / file.relative_to(landing)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(file, target)
-    return held_back
 
 
 def _build(db: Path, target: Path, *flags: str) -> dict[str, dict]:
@@ -88,16 +73,17 @@ def _load(db: Path, landing: Path) -> None:
 def builds(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Builds]:
     root = tmp_path_factory.mktemp("incremental")
     generate(root / "landing", root / "truth", customers=200, seed=11, days=21)
-    held_back = _split_last_day(root / "landing", root / "base", root / "next")
+    held_back = hold_back_last_day(root / "landing", root / "next")
     incremental = root / "incremental.duckdb"
-    _load(incremental, root / "base")
+    _load(incremental, root / "landing")
     _build(incremental, root / "target")
-    _load(incremental, root / "next")
+    release_held_back(root / "next", root / "landing")
+    _load(incremental, root / "landing")
     results = _build(incremental, root / "target")
     full = root / "full.duckdb"
     shutil.copy(incremental, full)
     _build(full, root / "target", "--full-refresh")
-    yield Builds(incremental, full, results, held_back)
+    yield Builds(incremental, full, results, held_back.files)
 
 
 def _relations(con: duckdb.DuckDBPyConnection) -> list[str]:

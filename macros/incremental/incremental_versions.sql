@@ -50,7 +50,7 @@
 {% macro incremental_versions_filter(raw_relation, key_expression, day_expression, key_column, day_column) -%}
     {%- if is_incremental() -%}
         where {{ key_expression }} in (
-            {{ adapter.dispatch('incremental_batch_keys', 'omni360')(
+            {{ omni360.incremental_batch_keys(
                 raw_relation, key_expression, day_expression, key_column, day_column) }}
         )
     {%- endif -%}
@@ -59,6 +59,13 @@
 {#- the newest load built; the whole raw table when nothing is built yet -#}
 {% macro incremental_loaded_since() -%}
     (select coalesce(max(_loaded_at), cast('1900-01-01' as timestamp)) from {{ this }})
+{%- endmacro %}
+
+{#- `expression` of every raw row loaded since the newest load built -#}
+{% macro incremental_new_raw(raw_relation, expression) -%}
+    select {{ expression }}
+    from {{ raw_relation }}
+    where _loaded_at >= {{ omni360.incremental_loaded_since() }}
 {%- endmacro %}
 
 {#- the first day of the look-back window -#}
@@ -70,10 +77,14 @@
     )
 {%- endmacro %}
 
+{#- the keys an incremental run rebuilds (dispatched: Spark rebuilds whole days) -#}
+{% macro incremental_batch_keys(raw_relation, key_expression, day_expression, key_column, day_column) -%}
+    {{ return(adapter.dispatch('incremental_batch_keys', 'omni360')(
+        raw_relation, key_expression, day_expression, key_column, day_column)) }}
+{%- endmacro %}
+
 {% macro default__incremental_batch_keys(raw_relation, key_expression, day_expression, key_column, day_column) -%}
-    select {{ key_expression }}
-    from {{ raw_relation }}
-    where _loaded_at >= {{ omni360.incremental_loaded_since() }}
+    {{ omni360.incremental_new_raw(raw_relation, key_expression) }}
     union
     select {{ key_column }}
     from {{ this }}
@@ -86,23 +97,17 @@
     where
         {{ day_column }} >= {{ omni360.incremental_window_start(day_column) }}
         or {{ day_column }} in (
-            select cast({{ day_expression }} as date)
-            from {{ raw_relation }}
-            where _loaded_at >= {{ omni360.incremental_loaded_since() }}
+            {{ omni360.incremental_new_raw(raw_relation, 'cast(' ~ day_expression ~ ' as date)') }}
         )
         or {{ day_column }} in (
             select stored.{{ day_column }}
             from {{ this }} as stored
             where stored.{{ key_column }} in (
-                select {{ key_expression }}
-                from {{ raw_relation }}
-                where _loaded_at >= {{ omni360.incremental_loaded_since() }}
+                {{ omni360.incremental_new_raw(raw_relation, key_expression) }}
             )
         )
     union
-    select {{ key_expression }}
-    from {{ raw_relation }}
-    where _loaded_at >= {{ omni360.incremental_loaded_since() }}
+    {{ omni360.incremental_new_raw(raw_relation, key_expression) }}
 {%- endmacro %}
 
 {#

@@ -1,9 +1,11 @@
 """The Spark check: the dbt project built on Spark (dbt-spark `session`) from a small warehouse.
 
-A landing zone is generated and loaded into DuckDB by the loader (no syncs), its raw tables are
-exported to Parquet and registered on Spark, then `dbt seed` and `dbt build` run on the spark
-target in this process (one Spark start for all three dbt commands). The same landing zone is
-also built on DuckDB, so the marts of both engines can be compared (tests/spark).
+A landing zone is generated and loaded into DuckDB by the loader (no syncs), all but its last
+day; its raw tables are exported to Parquet and registered on Spark, then `dbt seed` and
+`dbt build` run on the spark target in this process (one Spark start for every dbt command).
+Then the last day arrives: it is loaded, exported and registered again, and the incremental
+models and what they depend on are run again, incrementally. The same steps run on DuckDB, so
+both engines can be compared (tests/spark).
 
     python -m omni360.spark.check --work data/spark-check
 """
@@ -22,10 +24,13 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from omni360.generator.next_day import HeldBack, hold_back_last_day, release_held_back
 from omni360.settings import PROJECT_ROOT
 
 DEFAULT_WORK = PROJECT_ROOT / "data" / "spark-check"
 PASSING = {"success", "pass"}
+# The next day's run: the incremental models and every model they read.
+NEXT_DAY_SELECTION = "+config.materialized:incremental"
 
 
 @dataclass(frozen=True)
@@ -50,6 +55,10 @@ class Workspace:
     def spark_home(self) -> Path:
         return self.root / "spark"
 
+    @property
+    def next_day(self) -> Path:
+        return self.root / "next_day"
+
     def dbt_env(self, target: str) -> dict[str, str]:
         """Environment of a dbt command on `target`, with its own target and log folders."""
         return {
@@ -64,8 +73,9 @@ class Workspace:
 
 @dataclass
 class BuildSummary:
-    """What `dbt seed` + `dbt build` did on one engine."""
+    """What a series of dbt commands (`dbt seed` + `dbt build`, the next day's run) did."""
 
+    name: str = "spark"
     counts: Counter[tuple[str, str]] = field(default_factory=Counter)  # (kind, status)
     failures: list[str] = field(default_factory=list)
     seconds: dict[str, float] = field(default_factory=dict)
@@ -80,7 +90,7 @@ class BuildSummary:
     def line(self) -> str:
         timing = ", ".join(f"{step} {s:.0f} s" for step, s in self.seconds.items())
         return (
-            f"spark: {'OK' if self.ok else 'FAILED'}: {self.passed('seed')} seeds, "
+            f"{self.name}: {'OK' if self.ok else 'FAILED'}: {self.passed('seed')} seeds, "
             f"{self.passed('model')} models built, {self.passed('test')} data tests and "
             f"{self.passed('unit_test')} unit tests passed, {len(self.failures)} failed "
             f"({timing})"
@@ -101,19 +111,10 @@ def _environment(values: dict[str, str]) -> Iterator[None]:
                 os.environ[key] = value
 
 
-def prepare_warehouse(work: Workspace, customers: int, days: int, seed: int = 7) -> None:
-    """Generate a landing zone and load it into a fresh DuckDB file (the loader only); the
-    Spark warehouse and metastore start empty too, so incremental models and the customer-id
-    registry are built from scratch on both engines."""
+def _load(work: Workspace) -> None:
     from omni360.db import connect
-    from omni360.generator import generate
     from omni360.ingestion.loader import load_landing
 
-    for path in (work.duckdb_path, work.duckdb_path.with_suffix(".duckdb.wal")):
-        path.unlink(missing_ok=True)
-    for folder in (work.spark_home, work.landing, work.root / "truth"):
-        shutil.rmtree(folder, ignore_errors=True)
-    generate(work.landing, work.root / "truth", customers=customers, seed=seed, days=days)
     con = connect(work.duckdb_path)
     try:
         load_landing(con, work.landing)
@@ -121,16 +122,45 @@ def prepare_warehouse(work: Workspace, customers: int, days: int, seed: int = 7)
         con.close()
 
 
-def build_duckdb(work: Workspace, base_env: dict[str, str] | None = None) -> float:
-    """`dbt seed` + `dbt run` on DuckDB in child processes; the seconds it took. It holds the
-    DuckDB file: export the raw tables first. `base_env` (default: this process's) is the
-    environment to start from; pass a copy when running beside `build_spark`, which sets
-    variables of this process."""
+def prepare_warehouse(work: Workspace, customers: int, days: int, seed: int = 7) -> HeldBack:
+    """Generate a landing zone and load all but its last day into a fresh DuckDB file (the
+    loader only); the last day is held back for `load_next_day`. The Spark warehouse and
+    metastore start empty too, so incremental models and the customer-id registry are built
+    from scratch on both engines."""
+    from omni360.generator import generate
+
+    for path in (work.duckdb_path, work.duckdb_path.with_suffix(".duckdb.wal")):
+        path.unlink(missing_ok=True)
+    for folder in (work.spark_home, work.landing, work.next_day, work.root / "truth"):
+        shutil.rmtree(folder, ignore_errors=True)
+    generate(work.landing, work.root / "truth", customers=customers, seed=seed, days=days)
+    held = hold_back_last_day(work.landing, work.next_day)
+    _load(work)
+    return held
+
+
+def load_next_day(work: Workspace) -> float:
+    """The held-back day delivered, loaded into DuckDB and exported again; the seconds."""
+    started = time.monotonic()
+    release_held_back(work.next_day, work.landing)
+    _load(work)
+    export_raw_tables(work)
+    return time.monotonic() - started
+
+
+def build_duckdb(
+    work: Workspace, base_env: dict[str, str] | None = None, next_day: bool = False
+) -> float:
+    """dbt on DuckDB in child processes; the seconds it took: `dbt seed` + `dbt run`, or the
+    next day's run. It holds the DuckDB file: export the raw tables first. `base_env`
+    (default: this process's) is the environment to start from; pass a copy when running
+    beside `build_spark`, which sets variables of this process."""
     started = time.monotonic()
     env = {**(os.environ if base_env is None else base_env), **work.dbt_env("duckdb")}
     dbt = str(Path(sys.executable).with_name("dbt"))
-    for command in ("seed", "run"):
-        subprocess.run([dbt, command, "--quiet"], cwd=PROJECT_ROOT, env=env, check=True)
+    commands = [["run", "--select", NEXT_DAY_SELECTION]] if next_day else [["seed"], ["run"]]
+    for command in commands:
+        subprocess.run([dbt, *command, "--quiet"], cwd=PROJECT_ROOT, env=env, check=True)
     return time.monotonic() - started
 
 
@@ -148,6 +178,11 @@ def export_raw_tables(work: Workspace) -> float:
     return time.monotonic() - started
 
 
+def _register_step(work: Workspace) -> tuple[str, list[str]]:
+    return ("register", ["run-operation", "register_raw_parquet", "--args",
+                         f"{{root: '{work.raw_parquet}'}}"])  # fmt: skip
+
+
 def build_spark(work: Workspace, threads: int | None = None) -> BuildSummary:
     """Register raw, `dbt seed` and `dbt build` on the spark target, in this process.
 
@@ -155,17 +190,31 @@ def build_spark(work: Workspace, threads: int | None = None) -> BuildSummary:
     as rows reads its columns from the model's table, which an empty warehouse only has
     after the build. Seeds are counted from the build (which loads them
     again), so every node is counted once."""
-    from dbt.cli.main import dbtRunner
-
-    summary = BuildSummary()
     extra = ["--threads", str(threads)] if threads else []
-    steps = [
-        ("register", ["run-operation", "register_raw_parquet", "--args",
-                      f"{{root: '{work.raw_parquet}'}}"]),
+    return _run_spark(work, [
+        _register_step(work),
         ("seed", ["seed", *extra]),
         ("build", ["build", "--exclude-resource-type", "unit_test", *extra]),
         ("unit tests", ["test", "--select", "test_type:unit", *extra]),
-    ]  # fmt: skip
+    ])  # fmt: skip
+
+
+def run_spark_next_day(work: Workspace) -> BuildSummary:
+    """The next day on Spark: raw registered again, the incremental models (and the models
+    they read) run again, incrementally."""
+    return _run_spark(work, [
+        _register_step(work),
+        ("next day", ["run", "--select", NEXT_DAY_SELECTION]),
+    ], name="spark next day")  # fmt: skip
+
+
+def _run_spark(
+    work: Workspace, steps: list[tuple[str, list[str]]], name: str = "spark"
+) -> BuildSummary:
+    """dbt commands on the spark target, in this process, until one fails."""
+    from dbt.cli.main import dbtRunner
+
+    summary = BuildSummary(name)
     with _environment(work.dbt_env("spark")):
         runner = dbtRunner()
         for step, args in steps:
@@ -214,11 +263,17 @@ def main(argv: list[str] | None = None) -> int:
     export_seconds = export_raw_tables(work)
     summary = build_spark(work, args.threads)
     summary.seconds = {"generate+load": load_seconds, "export": export_seconds, **summary.seconds}
+    next_day = BuildSummary("spark next day")
+    if summary.ok:
+        next_day_load = load_next_day(work)
+        next_day = run_spark_next_day(work)
+        next_day.seconds = {"next day load": next_day_load, **next_day.seconds}
     summary.seconds["total"] = time.monotonic() - started
-    for failure in summary.failures:
+    for failure in summary.failures + next_day.failures:
         print(f"FAILED {failure}", file=sys.stderr)
     print(summary.line())
-    return 0 if summary.ok else 1
+    print(next_day.line())
+    return 0 if summary.ok and next_day.ok else 1
 
 
 if __name__ == "__main__":

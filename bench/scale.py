@@ -621,6 +621,13 @@ def _truth_rows(truth: Path) -> int:
         return sum(int(row["rows"]) for row in csv.DictReader(handle))
 
 
+def _copy_warehouse_back(layout: Layout) -> float:
+    started = time.perf_counter()
+    layout.db.with_suffix(".duckdb.wal").unlink(missing_ok=True)
+    shutil.copy(layout.plain_db, layout.db)
+    return time.perf_counter() - started
+
+
 def _copy_warehouse(layout: Layout) -> float:
     started = time.perf_counter()
     layout.plain_db.parent.mkdir(parents=True, exist_ok=True)
@@ -630,11 +637,13 @@ def _copy_warehouse(layout: Layout) -> float:
 
 class StageLog(dict[str, Stage]):
     """The stages measured so far, written to a file after each one: a run stopped or
-    failed half way still leaves the figures of every stage it finished."""
+    failed half way still leaves the figures of every stage it finished (and `meta`: what
+    `--resume` needs besides them)."""
 
     def __init__(self, path: Path, label: str, customers: int) -> None:
         super().__init__()
         self.path, self.label, self.customers = path, label, customers
+        self.meta: dict[str, Any] = {}
 
     def __setitem__(self, name: str, stage: Stage) -> None:
         super().__setitem__(name, stage)
@@ -643,28 +652,59 @@ class StageLog(dict[str, Stage]):
             "customers": self.customers,
             "complete": False,
             "load_average": list(os.getloadavg()),
+            "meta": self.meta,
             "stages": {key: asdict(value) for key, value in self.items()},
         }
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.path.write_text(json.dumps(partial, indent=2, default=str) + "\n")
 
 
+def _resumed(layout: Layout, stages: StageLog) -> None:
+    """Take the landing zone and the ingested warehouse of a run that stopped after its
+    ingest (`--resume`, with the work folder kept): the warehouse comes back from the copy
+    taken right after the ingest, so the build that follows is a full one again."""
+    if not stages.path.exists():
+        raise BenchmarkError(f"nothing to resume: no {stages.path}")
+    partial = json.loads(stages.path.read_text())
+    if partial["customers"] != stages.customers or "ingest" not in partial["stages"]:
+        raise BenchmarkError(f"{stages.path} is not a run of this scale past its ingest")
+    if not layout.plain_db.exists() or not layout.held.exists():
+        raise BenchmarkError(f"the work folder {layout.work} was not kept (--keep)")
+    stages.meta.update(partial["meta"])
+    for name in ("generate", "ingest"):
+        stages[name] = Stage(**partial["stages"][name])
+    seconds = _copy_warehouse_back(layout)
+    stages.meta.setdefault("warehouse_copy_seconds", seconds)
+    _progress(f"resumed after the ingest of {stages.path}")
+
+
 def run_benchmark(
-    customers: int, days: int, seed: int, layout: Layout, label: str, partial_path: Path
+    customers: int,
+    days: int,
+    seed: int,
+    layout: Layout,
+    label: str,
+    partial_path: Path,
+    resume: bool = False,
 ) -> dict[str, Any]:
-    if layout.work.exists():
-        shutil.rmtree(layout.work)
-    layout.work.mkdir(parents=True)
     load_before = os.getloadavg()
     stages = StageLog(partial_path, label, customers)
-    stages["generate"] = generate(layout, customers, days, seed)
-    held = asdict(hold_back_last_day(layout.landing, layout.held))
+    if resume:
+        _resumed(layout, stages)
+    else:
+        if layout.work.exists():
+            shutil.rmtree(layout.work)
+        layout.work.mkdir(parents=True)
+        stages["generate"] = generate(layout, customers, days, seed)
+        stages.meta["held_back"] = asdict(hold_back_last_day(layout.landing, layout.held))
+    held = stages.meta["held_back"]
     _progress(
         f"held back {held['files']} files of {held['day']} ({held['bytes'] / 2**20:,.1f} MiB)"
     )
     parse = run_stage("parse", _child("parse", layout), layout)
-    stages["ingest"] = run_stage("ingest", _child("ingest", layout), layout)
-    copy_seconds = _copy_warehouse(layout)
+    if not resume:
+        stages["ingest"] = run_stage("ingest", _child("ingest", layout), layout)
+        stages.meta["warehouse_copy_seconds"] = _copy_warehouse(layout)
     stages["dbt_build"] = run_stage("dbt_build", _child("dbt_build", layout), layout)
     stages["syncs"] = run_stage("syncs", _child("syncs", layout), layout)
     stages["stitching"] = run_stage("stitching", _child("stitching", layout), layout)
@@ -675,10 +715,12 @@ def run_benchmark(
     stages["next_day_build"] = run_stage("next_day_build", _child("next_day_build", layout), layout)
     stages["plain_dbt_build"] = plain_dbt_build(layout)
     load_after = os.getloadavg()
+    copy_seconds = stages.meta["warehouse_copy_seconds"]
     result = report(
         label, customers, days, seed, stages, held, copy_seconds, (load_before, load_after)
     )
     result["dbt_parse_seconds"] = parse.seconds
+    result["resumed"] = resume
     return result
 
 
@@ -970,6 +1012,11 @@ def _parser() -> argparse.ArgumentParser:
         "--work", type=Path, help="work folder (default: data/bench/scale-<SCALE>; emptied first)"
     )
     parser.add_argument("--keep", action="store_true", help="keep the work folder afterwards")
+    parser.add_argument(
+        "--resume",
+        action="store_true",
+        help="rerun a kept run (--keep) from its dbt build, on the warehouse as ingested; keeps it",
+    )
     parser.add_argument("--json", type=Path, help="results file (default: bench/results/…)")
     parser.add_argument("--html", type=Path, help="chart (default: bench/results/…)")
     parser.add_argument("--child", choices=sorted(CHILDREN), help=argparse.SUPPRESS)
@@ -1004,7 +1051,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     html_path = args.html or RESULTS_DIR / f"scale-{label}.html"
     try:
         result = run_benchmark(
-            customers, args.days, args.seed, layout, label, json_path.with_suffix(".partial.json")
+            customers,
+            args.days,
+            args.seed,
+            layout,
+            label,
+            json_path.with_suffix(".partial.json"),
+            args.resume,
         )
     except BenchmarkError as error:
         _progress(f"scale benchmark failed: {error}")
@@ -1012,7 +1065,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         _progress(f"the logs of every stage are kept in {kept}")
         return 2
     finally:
-        if not args.keep and layout.work.exists():
+        if not (args.keep or args.resume) and layout.work.exists():
             shutil.rmtree(layout.work, ignore_errors=True)
     json_path.parent.mkdir(parents=True, exist_ok=True)
     json_path.write_text(json.dumps(result, indent=2) + "\n")

@@ -140,3 +140,18 @@ def test_each_finished_stage_is_on_file_before_the_run_ends(tmp_path: Path) -> N
     assert written["stages"]["generate"]["seconds"] == 231.5
     stages["ingest"] = scale.Stage("ingest", 900.0, 2370.0)
     assert list(json.loads(path.read_text())["stages"]) == ["generate", "ingest"]
+
+
+def test_resume_needs_a_kept_run(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    json_path = tmp_path / "scale.json"
+    code = scale.main(
+        ["--scale", "100", "--resume", "--work", str(tmp_path / "work"), "--json", str(json_path)]
+    )
+    assert code == 2
+    assert "nothing to resume" in capsys.readouterr().err
+    json_path.with_suffix(".partial.json").write_text(
+        '{"customers": 100, "meta": {}, "stages": {"generate": {}, "ingest": {}}}'
+    )
+    assert scale.main(["--scale", "100", "--resume", "--work", str(tmp_path / "work"),
+                       "--json", str(json_path)]) == 2  # fmt: skip
+    assert "was not kept" in capsys.readouterr().err

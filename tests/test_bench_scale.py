@@ -97,6 +97,12 @@ def test_baselines_are_consistent(report: dict) -> None:
         stages["next_day_build"]["seconds"] / stages["dbt_build"]["seconds"]
     )
     assert 0 < ratios["next_day_build_rows"] < ratios["full_build_rows"]
+    elapsed = ratios["dbt_elapsed_in_dagster_build_seconds"]
+    assert elapsed == stages["dbt_build"]["figures"]["dbt_elapsed_seconds"]
+    assert 0 < elapsed < stages["dbt_build"]["seconds"]
+    assert ratios["dagster_overhead_same_build"] == pytest.approx(
+        stages["dbt_build"]["seconds"] / elapsed - 1
+    )
     assert (
         stages["dbt_build"]["figures"]["models"] == stages["plain_dbt_build"]["figures"]["models"]
     )

@@ -624,17 +624,13 @@ def _truth_rows(truth: Path) -> int:
         return sum(int(row["rows"]) for row in csv.DictReader(handle))
 
 
-def _copy_warehouse_back(layout: Layout) -> float:
+def _copy_warehouse(source: Path, target: Path) -> float:
+    """Copy a warehouse file over another (a stale write-ahead log of the target goes first);
+    the seconds it took."""
     started = time.perf_counter()
-    layout.db.with_suffix(".duckdb.wal").unlink(missing_ok=True)
-    shutil.copy(layout.plain_db, layout.db)
-    return time.perf_counter() - started
-
-
-def _copy_warehouse(layout: Layout) -> float:
-    started = time.perf_counter()
-    layout.plain_db.parent.mkdir(parents=True, exist_ok=True)
-    shutil.copy(layout.db, layout.plain_db)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.with_suffix(".duckdb.wal").unlink(missing_ok=True)
+    shutil.copy(source, target)
     return time.perf_counter() - started
 
 
@@ -676,7 +672,7 @@ def _resumed(layout: Layout, stages: StageLog) -> None:
     stages.meta.update(partial["meta"])
     for name in ("generate", "ingest"):
         stages[name] = Stage(**partial["stages"][name])
-    seconds = _copy_warehouse_back(layout)
+    seconds = _copy_warehouse(layout.plain_db, layout.db)
     stages.meta.setdefault("warehouse_copy_seconds", seconds)
     _progress(f"resumed after the ingest of {stages.path}")
 
@@ -707,7 +703,7 @@ def run_benchmark(
     parse = run_stage("parse", _child("parse", layout), layout)
     if not resume:
         stages["ingest"] = run_stage("ingest", _child("ingest", layout), layout)
-        stages.meta["warehouse_copy_seconds"] = _copy_warehouse(layout)
+        stages.meta["warehouse_copy_seconds"] = _copy_warehouse(layout.db, layout.plain_db)
     stages["dbt_build"] = run_stage("dbt_build", _child("dbt_build", layout), layout)
     stages["syncs"] = run_stage("syncs", _child("syncs", layout), layout)
     stages["stitching"] = run_stage("stitching", _child("stitching", layout), layout)

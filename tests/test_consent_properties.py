@@ -27,7 +27,6 @@ from __future__ import annotations
 import csv
 import json
 import subprocess
-import sys
 import time
 from collections import Counter
 from collections.abc import Iterator
@@ -43,8 +42,8 @@ from hypothesis import strategies as st
 
 from omni360.ingestion.schema import ensure_raw_schema
 from omni360.settings import PROJECT_ROOT
+from tests.dbt_runs import DBT
 
-DBT = str(Path(sys.executable).with_name("dbt"))
 SEEDS = PROJECT_ROOT / "seeds"
 GATE = "fct_contact_permissions"
 # Run from their compiled SQL on every example, in this order (each reads only earlier ones).

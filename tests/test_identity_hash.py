@@ -10,14 +10,13 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 from pathlib import Path
 
 import duckdb
 
 from omni360.settings import PROJECT_ROOT
+from tests.dbt_runs import DBT
 
-DBT = str(Path(sys.executable).with_name("dbt"))
 COLLIDING_UNDER_DUCKDB_HASH = [
     ("email:valentyna.savchuk77@gmail.com", "email:valentyna_savchuk27@gmail.com"),
     ("email:valentyna.rudenko13@gmail.com", "email:valentyna_rudenko43@gmail.com"),

@@ -9,17 +9,13 @@ recorded, and a later split brings the retired id back, recorded too.
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import duckdb
 import pytest
 
-from omni360.db import connect
-from omni360.ingestion.loader import load_landing
-from omni360.settings import PROJECT_ROOT
+from omni360.ingestion.loader import load_landing_file
+from tests.dbt_runs import build_models
 from tests.identity_landing import (
     CHAIN,
     CYCLE,
@@ -31,35 +27,15 @@ from tests.identity_landing import (
     write_drop_3,
 )
 
-DBT = str(Path(sys.executable).with_name("dbt"))
 IDENTITY_MARTS = "+dim_customer_identifiers +fct_customer_merges +fct_identity_suppressed_edges"
-SKIP_TESTS = ["--exclude-resource-type", "test", "--exclude-resource-type", "unit_test"]
 
 Mapping = dict[tuple[str, str], str | None]
 
 
 def _run(landing: Path, db: Path, *flags: str) -> None:
     """Load what is new in the landing zone, then build the identity models (and their seeds)."""
-    with connect(db) as con:
-        load_landing(con, landing)
-    result = subprocess.run(
-        [
-            DBT,
-            "build",
-            "--profiles-dir",
-            ".",
-            "--select",
-            *IDENTITY_MARTS.split(),
-            *SKIP_TESTS,
-            *flags,
-        ],
-        cwd=PROJECT_ROOT,
-        env={**os.environ, "OMNI360_DB": str(db)},
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    assert result.returncode == 0, result.stdout[-3000:]
+    load_landing_file(db, landing)
+    build_models(db, db.with_suffix(".target"), "--select", *IDENTITY_MARTS.split(), *flags)
 
 
 def _identifiers(db: Path) -> Mapping:

@@ -8,11 +8,7 @@ view the dbt project builds must hold the same rows in both.
 
 from __future__ import annotations
 
-import json
-import os
 import shutil
-import subprocess
-import sys
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -21,14 +17,11 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from omni360.db import connect
 from omni360.generator import generate
 from omni360.generator.next_day import hold_back_last_day, release_held_back
-from omni360.ingestion.loader import load_landing
+from omni360.ingestion.loader import load_landing_file
+from tests.dbt_runs import build_models
 
-PROJECT_ROOT = Path(__file__).resolve().parents[1]
-DBT = str(Path(sys.executable).with_name("dbt"))
-SKIP_TESTS = ["--exclude-resource-type", "test", "--exclude-resource-type", "unit_test"]
 INCREMENTAL_MODELS = (
     "stg_events",
     "stg_message_events",
@@ -49,40 +42,20 @@ class Builds:
     held_back_files: int
 
 
-def _build(db: Path, target: Path, *flags: str) -> dict[str, dict]:
-    """Seeds and models (not the data tests) with dbt; the run results of each model."""
-    result = subprocess.run(
-        [DBT, "build", "--profiles-dir", ".", "--target-path", str(target), *SKIP_TESTS, *flags],
-        cwd=PROJECT_ROOT,
-        env={**os.environ, "OMNI360_DB": str(db), "DBT_LOG_PATH": str(target / "logs")},
-        capture_output=True,
-        text=True,
-        timeout=900,
-    )
-    assert result.returncode == 0, result.stdout[-3000:]
-    results = json.loads((target / "run_results.json").read_text())["results"]
-    return {r["unique_id"].split(".")[-1]: r for r in results}
-
-
-def _load(db: Path, landing: Path) -> None:
-    with connect(db) as con:
-        load_landing(con, landing)
-
-
 @pytest.fixture(scope="module")
 def builds(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Builds]:
     root = tmp_path_factory.mktemp("incremental")
     generate(root / "landing", root / "truth", customers=200, seed=11, days=21)
     held_back = hold_back_last_day(root / "landing", root / "next")
     incremental = root / "incremental.duckdb"
-    _load(incremental, root / "landing")
-    _build(incremental, root / "target")
+    load_landing_file(incremental, root / "landing")
+    build_models(incremental, root / "target")
     release_held_back(root / "next", root / "landing")
-    _load(incremental, root / "landing")
-    results = _build(incremental, root / "target")
+    load_landing_file(incremental, root / "landing")
+    results = build_models(incremental, root / "target")
     full = root / "full.duckdb"
     shutil.copy(incremental, full)
-    _build(full, root / "target", "--full-refresh")
+    build_models(full, root / "target", "--full-refresh")
     yield Builds(incremental, full, results, held_back.files)
 
 

@@ -29,6 +29,7 @@ from pathlib import Path
 import duckdb
 
 from omni360.contract import EVENT_COLUMNS, SOURCES, Source
+from omni360.db import connect
 from omni360.ingestion.discovery import LandingFile, discover
 from omni360.ingestion.readers import read_file
 from omni360.ingestion.schema import LOAD_LOG_TABLE, QUARANTINE_TABLE, ensure_raw_schema, raw_table
@@ -526,3 +527,13 @@ def load_landing(
             )
             for name, files in discover(landing_dir, sources).items()
         }
+
+
+def load_landing_file(db_path: Path, landing_dir: Path) -> dict[str, list[FileLoad]]:
+    """`load_landing` of every source into the warehouse file at `db_path` (opened, then
+    closed): for callers that hold no connection (test set-ups, the Spark check)."""
+    con = connect(db_path)
+    try:
+        return load_landing(con, landing_dir)
+    finally:
+        con.close()

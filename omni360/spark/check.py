@@ -112,14 +112,9 @@ def _environment(values: dict[str, str]) -> Iterator[None]:
 
 
 def _load(work: Workspace) -> None:
-    from omni360.db import connect
-    from omni360.ingestion.loader import load_landing
+    from omni360.ingestion.loader import load_landing_file
 
-    con = connect(work.duckdb_path)
-    try:
-        load_landing(con, work.landing)
-    finally:
-        con.close()
+    load_landing_file(work.duckdb_path, work.landing)
 
 
 def prepare_warehouse(work: Workspace, customers: int, days: int, seed: int = 7) -> HeldBack:

@@ -35,10 +35,17 @@ browser: ## Debian's headless Chromium for the page tests (installed once, when 
 	  SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium; }
 
-test: setup browser ## lint, then the whole test suite (on every core)
+# The Spark check waits on Spark's many small queries more than it computes: it runs beside
+# pytest, its output kept in a file and printed once both are done.
+test: setup browser $(VENV)/.spark-extra ## lint, then the whole test suite, the Spark check beside pytest
 	$(MAKE) lint
-	$(BIN)/pytest
-	$(MAKE) test-spark
+	@mkdir -p $(SPARK_WORK); \
+	$(MAKE) --no-print-directory test-spark > $(SPARK_WORK)/test-spark.log 2>&1 & spark=$$!; \
+	$(BIN)/pytest; pytest_status=$$?; \
+	wait $$spark; spark_status=$$?; \
+	echo "----- make test-spark (ran beside pytest; exit $$spark_status) -----"; \
+	cat $(SPARK_WORK)/test-spark.log; \
+	exit $$(( pytest_status || spark_status ))
 
 test-spark: setup $(VENV)/.spark-extra ## the dbt project on Spark (session): every model and test, marts as on DuckDB
 	@start=$$(date +%s); \

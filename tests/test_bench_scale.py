@@ -161,3 +161,14 @@ def test_resume_needs_a_kept_run(tmp_path: Path, capsys: pytest.CaptureFixture[s
     assert scale.main(["--scale", "100", "--resume", "--work", str(tmp_path / "work"),
                        "--json", str(json_path)]) == 2  # fmt: skip
     assert "was not kept" in capsys.readouterr().err
+    work = tmp_path / "work"
+    for kept in (work / "warehouse_plain" / "omni360.duckdb", work / "next_day" / "files"):
+        kept.parent.mkdir(parents=True, exist_ok=True)
+        kept.touch()
+    json_path.with_suffix(".partial.json").write_text(
+        '{"customers": 100, "meta": {},'
+        ' "stages": {"generate": {}, "ingest": {}, "dbt_build": {}, "plain_dbt_build": {}}}'
+    )
+    assert scale.main(["--scale", "100", "--resume", "--work", str(work),
+                       "--json", str(json_path)]) == 2  # fmt: skip
+    assert "nothing is left to resume from" in capsys.readouterr().err

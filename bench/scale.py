@@ -226,6 +226,26 @@ def _environment(layout: Layout, stage: str) -> dict[str, str]:
     }
 
 
+DBT_NODE_RESULT = re.compile(rb"\b(\d+) of (\d+) (?:OK|PASS|WARN|ERROR|FAIL|SKIP)\b")
+
+
+def dbt_nodes_done(log_path: Path, tail_bytes: int = 65536) -> tuple[int, int] | None:
+    """How far dbt has got in a stage: the highest node number N of its 'N of M' result
+    lines (dbt numbers nodes as it starts them; results come back out of order), and M, read
+    from the log's tail; None before the first result (or in a stage without dbt)."""
+    try:
+        with log_path.open("rb") as log:
+            log.seek(max(log_path.stat().st_size - tail_bytes, 0))
+            tail = log.read()
+    except OSError:
+        return None
+    matches = DBT_NODE_RESULT.findall(tail)
+    if not matches:
+        return None
+    done = max(int(done) for done, _ in matches)
+    return done, int(matches[-1][1])
+
+
 def run_stage(
     name: str,
     command: list[str],
@@ -253,9 +273,11 @@ def run_stage(
                     process.wait(timeout=PROGRESS_SECONDS)
                     break
                 except subprocess.TimeoutExpired:
+                    nodes = dbt_nodes_done(log_path)
                     _progress(
                         f"[{name}] {time.perf_counter() - started:,.0f} s, "
                         f"{monitor.peak / 2**20:,.0f} MiB peak so far"
+                        + (f", dbt at node {nodes[0]:,} of {nodes[1]:,}" if nodes else "")
                     )
     seconds = time.perf_counter() - started
     if process.returncode != 0:

@@ -172,3 +172,17 @@ def test_resume_needs_a_kept_run(tmp_path: Path, capsys: pytest.CaptureFixture[s
     assert scale.main(["--scale", "100", "--resume", "--work", str(work),
                        "--json", str(json_path)]) == 2  # fmt: skip
     assert "nothing is left to resume from" in capsys.readouterr().err
+
+
+def test_progress_shows_how_far_dbt_has_got(tmp_path: Path) -> None:
+    log = tmp_path / "dbt_build.log"
+    assert scale.dbt_nodes_done(log) is None  # no log yet
+    log.write_text("Running with dbt=1.11\n1 of 1029 START sql table model a ... [RUN]\n")
+    assert scale.dbt_nodes_done(log) is None  # started, no result yet
+    log.write_text(
+        "349 of 1029 PASS not_null_a_id ............ [PASS in 0.05s]\n"
+        "361 of 1029 ERROR creating sql table model c [ERROR in 65.00s]\n"
+        "337 of 1029 OK created sql table model b ... [OK in 79.26s]\n"
+        "362 of 1029 START sql table model d ........ [RUN]\n"
+    )
+    assert scale.dbt_nodes_done(log) == (361, 1029)

@@ -44,6 +44,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.tables import text_table
+from omni360.dbt_target import seed_partial_parse
 from omni360.generator.next_day import hold_back_last_day, release_held_back
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
@@ -195,21 +196,10 @@ def _progress(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
 
-def _seed_partial_parse(target: Path) -> None:
-    """Put the project's partial-parse file in a stage's dbt target folder (when parsed).
-
-    dagster-dbt copies it from the folder DBT_TARGET_PATH names into each invocation's
-    folder, as `omni360 run` does from the project's `target/`: with it, every build of the
-    benchmark (Dagster's and the plain one) skips dbt's full parse alike."""
-    partial = PROJECT_DIR / "target" / "partial_parse.msgpack"
-    if partial.exists():
-        target.mkdir(parents=True, exist_ok=True)
-        shutil.copy(partial, target / partial.name)
-
-
 def _environment(layout: Layout, stage: str) -> dict[str, str]:
     dbt_dir = layout.dbt_dir(stage)
-    _seed_partial_parse(dbt_dir / "target")
+    # Every build of the benchmark (Dagster's and the plain one) skips dbt's full parse alike.
+    seed_partial_parse(dbt_dir / "target")
     return {
         **os.environ,
         "LANDING_DIR": str(layout.landing),

@@ -4,17 +4,16 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
 
+from omni360.dbt_target import seed_partial_parse
 from omni360.settings import PROJECT_ROOT
 
 DBT = str(Path(sys.executable).with_name("dbt"))
 # Seeds and models only: dbt's data and unit tests have tests of their own in the suite.
 SKIP_TESTS = ("--exclude-resource-type", "test", "--exclude-resource-type", "unit_test")
-PARTIAL_PARSE = PROJECT_ROOT / "target" / "partial_parse.msgpack"
 
 
 def build_models(
@@ -26,9 +25,7 @@ def build_models(
     `target` (dbt's target folder and logs) is the caller's: test workers never share one. It
     starts from the project's partial parse when there is one, as `omni360 run` does.
     """
-    if PARTIAL_PARSE.exists() and not (target / PARTIAL_PARSE.name).exists():
-        target.mkdir(parents=True, exist_ok=True)
-        shutil.copy(PARTIAL_PARSE, target / PARTIAL_PARSE.name)
+    seed_partial_parse(target)
     result = subprocess.run(
         [DBT, "build", "--profiles-dir", ".", "--target-path", str(target), *SKIP_TESTS, *flags],
         cwd=PROJECT_ROOT,

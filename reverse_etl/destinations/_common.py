@@ -9,7 +9,7 @@ import decimal
 import json
 import re
 import uuid
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from fractions import Fraction
 from typing import Any, TypeVar
 
@@ -180,6 +180,11 @@ def unexpected(kind: str, response: httpx.Response) -> DeliveryFailed:
 
 def is_e164(value: str) -> bool:
     return bool(E164.match(value))
+
+
+def unique(values: Iterable[str]) -> list[str]:
+    """The non-blank values, each once, in their first order."""
+    return list(dict.fromkeys(str(v) for v in values if v is not None and str(v).strip()))
 
 
 def chunks(items: Sequence[T], size: int) -> list[Sequence[T]]:

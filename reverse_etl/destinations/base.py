@@ -4,6 +4,9 @@ A destination turns a batch of records into requests to its provider and reads t
 answers back into per-record outcomes. It never sleeps, retries or throttles itself: the
 `send` callable it is given does that (rate limit, 429 + Retry-After, backoff with jitter on
 5xx and timeouts) and raises `DeliveryFailed` once the attempts are spent.
+
+A destination that `supports_erasure` also implements `erase`: the provider's documented way of
+deleting one person ("right to be forgotten"), sent through the same kind of `send`.
 """
 
 from __future__ import annotations
@@ -98,6 +101,30 @@ class ConfigurationError(ValueError):
 Send = Callable[[httpx.Request], Awaitable[httpx.Response]]
 
 
+@dataclass(frozen=True)
+class ErasureSubject:
+    """The person to erase at one destination."""
+
+    # Stable id of the erasure request: the same request sent again carries the same id.
+    erasure_id: str
+    customer_ids: tuple[str, ...]  # every customer id the person has had
+    emails: tuple[str, ...]
+    phones: tuple[str, ...]  # E.164
+    # The keys under which this destination's syncs hold the person (their sync state's
+    # `record_key`s); may be empty.
+    record_keys: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class ErasureOutcome:
+    """What the provider answered to an erasure. `detail` never carries an e-mail address, a
+    phone number or a secret."""
+
+    requests: int  # requests the erasure took (not counting the sender's retries)
+    accepted: bool  # every request was accepted
+    detail: str
+
+
 def secret(settings: Mapping[str, Any], name: str) -> str:
     """The secret `name` from the environment variable the settings name in `<name>_env`."""
     variable = settings.get(f"{name}_env")
@@ -119,6 +146,8 @@ class Destination(ABC):
     idempotent: ClassVar[bool]
     # Fields every record must carry (checked against the sync's mapping before a run).
     required_fields: ClassVar[frozenset[str]] = frozenset()
+    # True when `erase` deletes a person at the provider.
+    supports_erasure: ClassVar[bool] = False
 
     def __init__(self, settings: Mapping[str, Any]) -> None:
         self.settings = settings
@@ -139,6 +168,17 @@ class Destination(ABC):
     @abstractmethod
     async def deliver(self, batch: Batch, send: Send) -> BatchOutcome:
         """Send one batch; every record of it ends confirmed, rejected, or in `DeliveryFailed`."""
+
+    @property
+    def erasure_limits(self) -> Limits:
+        """The limits `erase` keeps to (the provider's limits of its deletion endpoint)."""
+        return self.limits
+
+    async def erase(self, subject: ErasureSubject, send: Send) -> ErasureOutcome:
+        """Delete the person at the provider. A refusal of the provider's own is an outcome
+        that is not `accepted`; an unreachable provider or refused credentials raise
+        `DeliveryFailed`. Sending the same erasure twice is harmless."""
+        raise NotImplementedError(f"{self.kind} does not support erasure")
 
     def close(self) -> None:  # noqa: B027 - most destinations hold nothing to release
         """Release what the destination holds (the file export closes its files)."""

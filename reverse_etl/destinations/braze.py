@@ -22,6 +22,13 @@ Settings: `api_key_env` (required), `base_url` (your instance's REST endpoint, d
 `requests_per_second` (<= 1,000), `concurrency`.
 
 Idempotent: attribute updates keyed by `external_id` applied twice leave the same profile.
+
+Erasure (https://www.braze.com/docs/api/endpoints/user_data/post_user_delete/):
+`POST /users/delete` with `{"external_ids": [...]}`, at most 50 per request, the same Bearer
+key (it needs the `users.delete` permission); 20,000 requests per minute. The external ids are
+the person's customer ids and the record keys the syncs used as `external_id`. Success is
+`{"deleted": n, "message": "success"}` (n users queued for deletion); deleting users Braze does
+not have is harmless, so an erasure can be sent again.
 """
 
 from __future__ import annotations
@@ -41,12 +48,15 @@ from reverse_etl.destinations._common import (
     membership_name,
     resolve_limits,
     short,
+    unique,
 )
 from reverse_etl.destinations.base import (
     Batch,
     BatchOutcome,
     DeliveryFailed,
     Destination,
+    ErasureOutcome,
+    ErasureSubject,
     Limits,
     Mode,
     Operation,
@@ -57,6 +67,9 @@ from reverse_etl.destinations.base import (
 )
 
 MAX_OBJECTS = 75
+MAX_DELETE_IDS = 50
+# /users/delete: 20,000 requests per minute (shared with the alias and identify endpoints).
+DELETE_LIMITS = Limits(max_batch_size=MAX_DELETE_IDS, requests=20_000, per_seconds=60.0)
 RESERVED = frozenset({"external_id", "_update_existing_only", "braze_id", "user_alias"})
 
 
@@ -65,6 +78,7 @@ class BrazeDestination(Destination):
     modes: ClassVar[frozenset[Mode]] = frozenset({Mode.UPSERT, Mode.MIRROR})
     idempotent: ClassVar[bool] = True
     required_fields: ClassVar[frozenset[str]] = frozenset()
+    supports_erasure: ClassVar[bool] = True
     default_base_url: ClassVar[str] = "https://rest.iad-01.braze.com"
     DOCUMENTED = Limits(max_batch_size=MAX_OBJECTS, requests=3000, per_seconds=3.0, concurrency=8)
 
@@ -162,3 +176,52 @@ class BrazeDestination(Destination):
             if isinstance(index, int) and 0 <= index < size:
                 found[index] = f"braze: {short(error.get('type') or 'object refused')}"
         return found
+
+    # -- erasure ------------------------------------------------------------------------
+
+    @property
+    def erasure_limits(self) -> Limits:
+        return DELETE_LIMITS
+
+    def delete_request(self, external_ids: list[str]) -> httpx.Request:
+        return httpx.Request(
+            "POST",
+            f"{self.base_url}/users/delete",
+            content=dumps({"external_ids": external_ids}),
+            headers={
+                "Content-Type": "application/json",
+                "Authorization": f"Bearer {self._api_key}",
+            },
+        )
+
+    async def erase(self, subject: ErasureSubject, send: Send) -> ErasureOutcome:
+        external_ids = unique([*subject.customer_ids, *subject.record_keys])
+        parts = chunks(external_ids, MAX_DELETE_IDS)
+        answers = await gather_limited(
+            [lambda part=part: self._delete_part(list(part), send) for part in parts],
+            DELETE_LIMITS.concurrency,
+        )
+        refused = [reason for _, reason in answers if reason]
+        deleted = sum(count for count, _ in answers)
+        if refused:
+            detail = f"braze: {len(refused)} of {len(parts)} request(s) refused: {refused[0]}"
+            return ErasureOutcome(len(parts), False, detail)
+        detail = f"braze: {deleted} user(s) deleted of {len(external_ids)} external id(s) sent"
+        return ErasureOutcome(len(parts), True, detail)
+
+    async def _delete_part(self, external_ids: list[str], send: Send) -> tuple[int, str]:
+        """`(users deleted, "")`, or `(0, reason)` when Braze refused the request."""
+        response = await send(self.delete_request(external_ids))
+        status = response.status_code
+        if status in (401, 403):
+            raise credentials_refused(self.kind, response, "api_key_env (users.delete permission)")
+        if status == 404:
+            raise DeliveryFailed("braze: /users/delete not found; check base_url")
+        body = body_json(response)
+        fields = body if isinstance(body, Mapping) else {}
+        if 200 <= status < 300 and fields.get("message", "success") == "success":
+            deleted = fields.get("deleted")
+            return (deleted if isinstance(deleted, int) else 0), ""
+        if 200 <= status < 500:
+            return 0, f"HTTP {status}: {short(fields.get('message') or 'request refused')}"
+        raise DeliveryFailed(f"braze: unexpected answer HTTP {status}")

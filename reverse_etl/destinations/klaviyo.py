@@ -27,6 +27,17 @@ again without them. 401/403 fail the batch.
 
 Settings: `api_key_env` and `list_id` (required), `revision`, `max_batch_size` (<= 10,000),
 `requests_per_second` (<= 2.5), `concurrency`. Idempotent: upserts and list removals.
+
+Erasure: Request Profile Deletion, `POST /api/data-privacy-deletion-jobs`
+(https://developers.klaviyo.com/en/reference/request_profile_deletion; OpenAPI:
+`data_privacy.json` in https://github.com/klaviyo/openapi), with exactly one identifier per
+request: `email`, `phone_number` (E.164) or the profile `id`; Klaviyo deletes every profile
+matching it, with its list memberships. One request per e-mail and per phone number of the
+person, and one per profile found under the person's external ids (customer ids and record
+keys, looked up as for deletes), so a profile whose address changed is erased too. Scopes
+`data-privacy:write` (and `profiles:read` for the lookup); 3/s burst and 60/min steady, so one
+request per second. 202 accepts (the deletion runs asynchronously); sending it again is
+harmless.
 """
 
 from __future__ import annotations
@@ -44,15 +55,19 @@ from reverse_etl.destinations._common import (
     credentials_refused,
     dumps,
     gather_limited,
+    is_e164,
     require_setting,
     resolve_limits,
     short,
+    unique,
 )
 from reverse_etl.destinations.base import (
     Batch,
     BatchOutcome,
     DeliveryFailed,
     Destination,
+    ErasureOutcome,
+    ErasureSubject,
     Limits,
     Mode,
     Operation,
@@ -82,6 +97,8 @@ PROFILE_ATTRIBUTES = frozenset(
 )
 POINTER = re.compile(r"^/data/attributes/profiles/data/(\d+)(/|$)")
 MEDIA_TYPE = "application/vnd.api+json"
+# Request Profile Deletion: 3/s burst, 60/min steady; 3 in any 3 seconds keeps to both.
+DELETION_LIMITS = Limits(max_batch_size=1, requests=3, per_seconds=3.0, concurrency=1)
 
 
 class KlaviyoDestination(Destination):
@@ -89,6 +106,7 @@ class KlaviyoDestination(Destination):
     modes: ClassVar[frozenset[Mode]] = frozenset({Mode.UPSERT, Mode.MIRROR})
     idempotent: ClassVar[bool] = True
     required_fields: ClassVar[frozenset[str]] = frozenset()
+    supports_erasure: ClassVar[bool] = True
     default_base_url: ClassVar[str] = "https://a.klaviyo.com"
     DOCUMENTED = Limits(max_batch_size=MAX_PROFILES, requests=5, per_seconds=2.0, concurrency=4)
 
@@ -283,3 +301,76 @@ class KlaviyoDestination(Destination):
         if batch.operation is Operation.DELETE:
             return await self._delete(batch, send)
         return await self._upsert(batch, send)
+
+    # -- erasure ------------------------------------------------------------------------
+
+    @property
+    def erasure_limits(self) -> Limits:
+        return DELETION_LIMITS
+
+    def deletion_request(self, identifier: str, value: str) -> httpx.Request:
+        """A deletion job for the profiles with this `email`, `phone_number` or `id`."""
+        profile: dict[str, Any] = {"type": "profile", "attributes": {}}
+        if identifier == "id":
+            profile["id"] = value
+        else:
+            profile["attributes"][identifier] = value
+        body = {
+            "data": {
+                "type": "data-privacy-deletion-job",
+                "attributes": {"profile": {"data": profile}},
+            }
+        }
+        return httpx.Request(
+            "POST",
+            f"{self.base_url}/api/data-privacy-deletion-jobs",
+            content=dumps(body),
+            headers=self._headers(),
+        )
+
+    async def erase(self, subject: ErasureSubject, send: Send) -> ErasureOutcome:
+        requests = 0
+
+        async def counted(request: httpx.Request) -> httpx.Response:
+            nonlocal requests
+            requests += 1
+            return await send(request)
+
+        external_ids = unique([*subject.customer_ids, *subject.record_keys])
+        found: dict[str, str] = {}
+        for part in chunks(external_ids, LOOKUP_PAGE):
+            found.update(await self._lookup(list(part), counted))
+        phones = unique(subject.phones)
+        identifiers = [
+            *(("id", profile_id) for profile_id in found),
+            *(("email", email) for email in unique(subject.emails)),
+            *(("phone_number", phone) for phone in phones if is_e164(phone)),
+        ]
+        refused: list[str] = []
+        for identifier, value in identifiers:
+            reason = await self._request_deletion(identifier, value, counted)
+            if reason:
+                refused.append(reason)
+        skipped = sum(1 for phone in phones if not is_e164(phone))
+        note = f"; {skipped} phone number(s) not in E.164 skipped" if skipped else ""
+        if refused:
+            detail = f"klaviyo: {len(refused)} of {len(identifiers)} deletion(s) refused: "
+            return ErasureOutcome(requests, False, detail + refused[0] + note)
+        detail = (
+            f"klaviyo: {len(identifiers)} deletion job(s) accepted ({len(found)} profile(s) "
+            f"found by external id){note}"
+        )
+        return ErasureOutcome(requests, True, detail)
+
+    async def _request_deletion(self, identifier: str, value: str, send: Send) -> str:
+        """Empty when Klaviyo accepted the deletion job, else its reason (no address in it)."""
+        response = await send(self.deletion_request(identifier, value))
+        status = response.status_code
+        if status in (401, 403):
+            raise credentials_refused(self.kind, response, "api_key_env (data-privacy:write)")
+        if 200 <= status < 300:
+            return ""
+        if 400 <= status < 500:
+            _, general = self._errors(body_json(response), 0)
+            return f"{identifier}: HTTP {status}: {general or 'request refused'}"
+        raise DeliveryFailed(f"klaviyo: unexpected answer HTTP {status}")

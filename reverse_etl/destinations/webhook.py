@@ -25,6 +25,16 @@ batch's `Idempotency-Key`): a batch re-sent after a crash or a lost answer carri
 keys. Receivers check the signature with `verify_signature` (constant-time, replay window).
 A retry re-sends the same signed request, so a batch retried for longer than the receiver's
 tolerance is refused and sent again, freshly signed, next run.
+
+Erasure ("right to be forgotten"): one request, signed and sent like a batch, with
+`Idempotency-Key` derived from the body::
+
+    {"operation": "erase", "erasure_id": "...", "keys": ["<record key>", ...],
+     "customer_ids": ["...", ...]}
+
+The receiver deletes every record it holds under those keys (and whatever it keeps about those
+customer ids). No e-mail address or phone number is sent: the receiver knows its records by
+key. Any 2xx accepts; erasing twice must be harmless to the receiver.
 """
 
 from __future__ import annotations
@@ -43,6 +53,7 @@ from reverse_etl.destinations._common import (
     dumps,
     resolve_limits,
     short,
+    unique,
 )
 from reverse_etl.destinations.base import (
     Batch,
@@ -50,6 +61,8 @@ from reverse_etl.destinations.base import (
     ConfigurationError,
     DeliveryFailed,
     Destination,
+    ErasureOutcome,
+    ErasureSubject,
     Limits,
     Mode,
     Rejection,
@@ -101,6 +114,7 @@ class WebhookDestination(Destination):
     modes: ClassVar[frozenset[Mode]] = frozenset({Mode.UPSERT, Mode.MIRROR, Mode.INSERT})
     idempotent: ClassVar[bool] = True
     required_fields: ClassVar[frozenset[str]] = frozenset()
+    supports_erasure: ClassVar[bool] = True
     default_base_url: ClassVar[str] = ""
     # Our own protocol's maximums; a receiver declares less through the settings.
     DOCUMENTED = Limits(max_batch_size=10_000, requests=100, per_seconds=1.0, concurrency=8)
@@ -121,6 +135,19 @@ class WebhookDestination(Destination):
     def limits(self) -> Limits:
         return self._limits
 
+    def signed_request(
+        self, body: bytes, idempotency_key: str, timestamp: int | None = None
+    ) -> httpx.Request:
+        stamp = str(int(time.time()) if timestamp is None else timestamp)
+        headers = {
+            **self._extra_headers,
+            "Content-Type": "application/json",
+            IDEMPOTENCY_HEADER: idempotency_key,
+            TIMESTAMP_HEADER: stamp,
+            SIGNATURE_HEADER: sign(self._secret, stamp, body),
+        }
+        return httpx.Request("POST", self.url, content=body, headers=headers)
+
     def build_request(self, batch: Batch, timestamp: int | None = None) -> httpx.Request:
         body = dumps(
             {
@@ -133,15 +160,7 @@ class WebhookDestination(Destination):
                 ],
             }
         )
-        stamp = str(int(time.time()) if timestamp is None else timestamp)
-        headers = {
-            **self._extra_headers,
-            "Content-Type": "application/json",
-            IDEMPOTENCY_HEADER: batch.batch_id,
-            TIMESTAMP_HEADER: stamp,
-            SIGNATURE_HEADER: sign(self._secret, stamp, body),
-        }
-        return httpx.Request("POST", self.url, content=body, headers=headers)
+        return self.signed_request(body, batch.batch_id, timestamp)
 
     async def deliver(self, batch: Batch, send: Send) -> BatchOutcome:
         if not batch.records:
@@ -164,6 +183,35 @@ class WebhookDestination(Destination):
             generic = f"webhook answered HTTP {status}"
             return BatchOutcome(
                 rejected=[Rejection(r.key, listed.get(r.key, generic)) for r in batch.records]
+            )
+        raise DeliveryFailed(f"webhook: unexpected answer HTTP {status}")
+
+    def erase_request(self, subject: ErasureSubject, timestamp: int | None = None) -> httpx.Request:
+        body = dumps(
+            {
+                "operation": "erase",
+                "erasure_id": subject.erasure_id,
+                "keys": unique(subject.record_keys),
+                "customer_ids": unique(subject.customer_ids),
+            }
+        )
+        return self.signed_request(body, hashlib.sha256(body).hexdigest()[:32], timestamp)
+
+    async def erase(self, subject: ErasureSubject, send: Send) -> ErasureOutcome:
+        response = await send(self.erase_request(subject))
+        status = response.status_code
+        if status in (401, 403):
+            raise credentials_refused(self.kind, response, "signing_secret_env")
+        if status in (404, 405):
+            raise DeliveryFailed(f"webhook: endpoint not found (HTTP {status}); check base_url")
+        keys = len(unique(subject.record_keys))
+        if 200 <= status < 300:
+            return ErasureOutcome(1, True, f"webhook: erasure of {keys} key(s) accepted")
+        if 400 <= status < 500:
+            body = body_json(response)
+            said = body.get("error") if isinstance(body, Mapping) else None
+            return ErasureOutcome(
+                1, False, f"webhook: HTTP {status}: {short(said or 'erasure refused')}"
             )
         raise DeliveryFailed(f"webhook: unexpected answer HTTP {status}")
 

@@ -148,10 +148,7 @@ class Webhook(Provider):
             return json_reply(403, {"error": "invalid signature or timestamp outside tolerance"})
         return None
 
-    def _shape(self, request: Request) -> dict:
-        if request.method != "POST":
-            raise self.bad(json_reply(405, {"error": "POST only"}))
-        payload = _json_body(request)
+    def _shape(self, request: Request, payload: Any) -> dict:
         problem = None
         if not isinstance(payload, dict):
             problem = "body must be a JSON object"
@@ -184,7 +181,12 @@ class Webhook(Provider):
         return payload
 
     def handle(self, request: Request) -> Reply:
-        payload = self._shape(request)
+        if request.method != "POST":
+            raise self.bad(json_reply(405, {"error": "POST only"}))
+        payload = _json_body(request)
+        if isinstance(payload, dict) and payload.get("operation") == "erase":
+            return self._erase(payload)
+        payload = self._shape(request, payload)
         state = self.state
         applied = duplicates = 0
         rejected = []
@@ -212,6 +214,23 @@ class Webhook(Provider):
             200, {"accepted": applied, "duplicates": duplicates, "rejected": rejected}
         )
 
+    def _erase(self, payload: dict) -> Reply:
+        """`{"operation": "erase", "erasure_id", "keys", "customer_ids"}`: every record held
+        under a listed key goes (erasing twice is harmless)."""
+        keys, customer_ids = payload.get("keys"), payload.get("customer_ids", [])
+        if not (
+            isinstance(payload.get("erasure_id"), str)
+            and isinstance(keys, list)
+            and isinstance(customer_ids, list)
+            and all(isinstance(value, str) for value in [*keys, *customer_ids])
+        ):
+            problem = "erase needs erasure_id (a string), keys and customer_ids (string lists)"
+            raise self.bad(json_reply(400, {"error": problem}))
+        with self.state.lock:
+            self.state.counters["erasure_requests"] += 1
+            erased = sum(1 for key in set(keys) if self.state.erase(key))
+        return json_reply(200, {"erased": erased})
+
 
 # -- Braze --------------------------------------------------------------------------------
 
@@ -221,6 +240,14 @@ class Braze(Provider):
     MAX_OBJECTS = 75
     CONTROL = frozenset({"_update_existing_only", "push_token_import"})
     IDENTIFIERS = ("external_id", "braze_id", "user_alias", "email", "phone")
+    MAX_DELETE = 50
+    DELETE_IDENTIFIERS = (
+        "external_ids",
+        "user_aliases",
+        "braze_ids",
+        "email_addresses",
+        "phone_numbers",
+    )
 
     def authorize(self, request: Request) -> Reply | None:
         expected = f"Bearer {self.credentials.braze_api_key}"
@@ -236,7 +263,10 @@ class Braze(Provider):
         return json_reply(status, {"message": "Internal server error"})
 
     def handle(self, request: Request) -> Reply:
-        if request.method != "POST" or request.path.rstrip("/") != "/users/track":
+        path = request.path.rstrip("/")
+        if request.method == "POST" and path == "/users/delete":
+            return self._delete_users(request)
+        if request.method != "POST" or path != "/users/track":
             raise self.bad(json_reply(404, {"message": "Not found"}))
         payload = _json_body(request)
         if not isinstance(payload, dict):
@@ -281,6 +311,27 @@ class Braze(Provider):
         if errors:
             reply["errors"] = errors
         return json_reply(201, reply)
+
+    def _delete_users(self, request: Request) -> Reply:
+        """`/users/delete` by `external_ids` (the only identifier the emulator keeps users by):
+        at most 50, one identifier type per request; `deleted` counts the users removed."""
+        payload = _json_body(request)
+        given = [n for n in self.DELETE_IDENTIFIERS if isinstance(payload, dict) and n in payload]
+        if len(given) != 1:
+            message = f"Exactly one of {', '.join(self.DELETE_IDENTIFIERS)} must be provided"
+            raise self.bad(json_reply(400, {"message": message}))
+        ids = payload[given[0]]
+        if given[0] != "external_ids" or not isinstance(ids, list):
+            raise self.bad(json_reply(400, {"message": "external_ids must be an array"}))
+        if not all(isinstance(value, str) for value in ids):
+            raise self.bad(json_reply(400, {"message": "external_ids must be strings"}))
+        if len(ids) > self.MAX_DELETE:
+            message = f"Too many users: at most {self.MAX_DELETE} external_ids per request"
+            raise self.bad(json_reply(400, {"message": message}))
+        with self.state.lock:
+            self.state.counters["erasure_requests"] += 1
+            deleted = sum(1 for external_id in set(ids) if self.state.erase(external_id))
+        return json_reply(201, {"deleted": deleted, "message": "success"})
 
     def _problem(self, obj: Any) -> str | None:
         if not isinstance(obj, dict):
@@ -386,6 +437,8 @@ class Klaviyo(Provider):
             return self._bulk_import(request)
         if request.method == "GET" and path == "/api/profiles":
             return self._get_profiles(request)
+        if request.method == "POST" and path == "/api/data-privacy-deletion-jobs":
+            return self._deletion_job(request)
         match = re.fullmatch(r"/api/lists/([^/]+)/relationships/profiles", path)
         if request.method == "DELETE" and match:
             return self._remove(unquote(match.group(1)), request)
@@ -557,6 +610,47 @@ class Klaviyo(Provider):
                     if len(found) >= size:
                         break
         return self.reply(200, {"data": found, "links": {"self": request.path, "next": None}})
+
+    def _deletion_job(self, request: Request) -> Reply:
+        """Request Profile Deletion: exactly one of `email`, `phone_number` or the profile `id`;
+        every profile matching it goes, with its list memberships (at once, here)."""
+        payload = _json_body(request)
+        data = payload.get("data") if isinstance(payload, dict) else None
+        profile = None
+        if isinstance(data, dict) and data.get("type") == "data-privacy-deletion-job":
+            profile = ((data.get("attributes") or {}).get("profile") or {}).get("data")
+        attributes = profile.get("attributes") if isinstance(profile, dict) else None
+        if not isinstance(attributes, dict) or profile.get("type") != "profile":
+            raise self.bad(self._invalid("Expected a data-privacy-deletion-job with a profile."))
+        given = {n: attributes[n] for n in ("email", "phone_number") if attributes.get(n)}
+        if profile.get("id"):
+            given["id"] = profile["id"]
+        if len(given) != 1 or not isinstance(next(iter(given.values())), str):
+            raise self.bad(self._invalid("Provide exactly one of email, phone_number or id."))
+        (identifier, value), state = next(iter(given.items())), self.state
+        with state.lock:
+            state.counters["erasure_requests"] += 1
+            for key in self._matching(identifier, value):
+                state.erase(key)
+        return Reply(202)
+
+    def _invalid(self, detail: str) -> Reply:
+        return self.errors(400, _klaviyo_error(400, "invalid", "Invalid input.", detail, "/data"))
+
+    def _matching(self, identifier: str, value: str) -> list[str]:
+        """Keys of the profiles with this identifier (the caller holds the lock)."""
+        state = self.state
+        if identifier == "id":
+            key = state.profile_ids.get(value)
+            return [key] if key is not None else []
+        wanted = value.lower() if identifier == "email" else value
+        found = [value] if value in state.records else []  # a profile kept under its address
+        if not state.compact:
+            for key, attributes in state.records.items():
+                held = str((attributes or {}).get(identifier) or "")
+                if (held.lower() if identifier == "email" else held) == wanted:
+                    found.append(key)
+        return list(dict.fromkeys(found))
 
     def _remove(self, list_id: str, request: Request) -> Reply:
         payload = _json_body(request)

@@ -14,7 +14,10 @@ happened:
 - `deduplicated`: webhook records dropped because their idempotency key was already applied
   (the receiver doing its job);
 - `reapplied_identical`: an upsert carrying exactly what its key already holds (harmless for
-  the profile providers, which are idempotent, but it shows a re-send).
+  the profile providers, which are idempotent, but it shows a re-send);
+- `erasure_requests`: "right to be forgotten" requests accepted (Braze `/users/delete`,
+  Klaviyo deletion jobs, webhook `erase`), and `records_erased`: the records they removed
+  (a record erased is not counted in `records_applied` or `deletes`).
 
 In compact mode (for benchmarks of millions of records) a record is kept as a 64-bit digest
 of its payload and a message as a count per recipient: 5,000,000 webhook records (keys and
@@ -46,6 +49,8 @@ COUNTERS = (
     "injected_5xx",
     "injected_timeouts_before",
     "injected_timeouts_after",
+    "erasure_requests",
+    "records_erased",
 )
 
 
@@ -99,6 +104,21 @@ class ProviderState:
         self._digests.pop(key, None)
         self.counters["records_applied"] += 1
         self.counters["deletes"] += 1
+
+    def erase(self, key: str) -> bool:
+        """Forget everything held under `key`: the record, its list memberships, its provider
+        ids. False when nothing was held."""
+        held = key in self.records
+        self.records.pop(key, None)
+        self._digests.pop(key, None)
+        for members in self.lists.values():
+            held = key in members or held
+            members.discard(key)
+        for provider_id in [pid for pid, k in self.profile_ids.items() if k == key]:
+            del self.profile_ids[provider_id]
+        if held:
+            self.counters["records_erased"] += 1
+        return held
 
     def first_time(self, idempotency_key: str) -> bool:
         """Remember the key; False when it was applied before."""

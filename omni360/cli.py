@@ -21,6 +21,7 @@ from rich.table import Table
 from omni360.cli_dashboard import dashboard as dashboard_command
 from omni360.cli_dashboard import serving
 from omni360.cli_docs import docs as docs_command
+from omni360.cli_privacy import forget_command
 from omni360.cli_syncs import emulator as emulator_command
 from omni360.cli_syncs import export_dir, keep_delivered, print_table
 from omni360.cli_syncs import sync as sync_command
@@ -44,6 +45,7 @@ app.command("sync")(sync_command)
 app.command("emulator")(emulator_command)
 app.command("dashboard")(dashboard_command)
 app.command("docs")(docs_command)
+app.command("forget")(forget_command)
 
 LandingOption = Annotated[
     Path | None,

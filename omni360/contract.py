@@ -37,6 +37,12 @@ class Source:
     columns: tuple[Column, ...] = ()
     at_least_one_of: tuple[str, ...] = ()
     description: str = ""
+    # Erasure (`omni360 forget`): the columns that hold a person's identifiers, and the column
+    # whose value keys the row to a record of the identity graph (`record_of` names the
+    # graph's source: order lines belong to their order).
+    personal_columns: tuple[str, ...] = ()
+    record_key: str | None = None
+    record_of: str | None = None
 
     @property
     def column_names(self) -> list[str]:
@@ -92,6 +98,9 @@ SOURCES: dict[str, Source] = {
             "events",
             ("jsonl", "jsonl.gz"),
             description="Segment-spec events (identify, track, page, screen) from web and app.",
+            personal_columns=("user_id", "anonymous_id"),
+            record_key="message_id",
+            record_of="events",
         ),
         Source(
             "orders",
@@ -110,6 +119,9 @@ SOURCES: dict[str, Source] = {
                 _c("total_amount", DEC, req=True),
             ),
             description="Every order, online and offline, one row per order state.",
+            personal_columns=("user_id", "email", "phone", "loyalty_card_id"),
+            record_key="order_id",
+            record_of="orders",
         ),
         Source(
             "order_items",
@@ -122,6 +134,8 @@ SOURCES: dict[str, Source] = {
                 _c("unit_price", DEC, req=True),
             ),
             description="Order lines.",
+            record_key="order_id",
+            record_of="orders",
         ),
         Source(
             "crm_contacts",
@@ -142,6 +156,16 @@ SOURCES: dict[str, Source] = {
                 _c("city"),
             ),
             description="CRM contact versions; a contact re-exported after an update is a new row.",
+            personal_columns=(
+                "user_id",
+                "email",
+                "phone",
+                "loyalty_card_id",
+                "telegram_id",
+                "viber_id",
+            ),
+            record_key="contact_id",
+            record_of="crm_contacts",
         ),
         Source(
             "message_events",
@@ -157,6 +181,9 @@ SOURCES: dict[str, Source] = {
                 _c("cost", DEC),
             ),
             description="Delivery reports from messaging platforms.",
+            personal_columns=("recipient",),
+            record_key="event_id",
+            record_of="message_events",
         ),
         Source(
             "support_tickets",
@@ -173,6 +200,9 @@ SOURCES: dict[str, Source] = {
                 _c("telegram_id"),
             ),
             description="Support tickets; a ticket re-exported once resolved is a new row.",
+            personal_columns=("user_id", "email", "phone", "telegram_id"),
+            record_key="ticket_id",
+            record_of="support_tickets",
         ),
         Source(
             "support_interactions",
@@ -186,6 +216,8 @@ SOURCES: dict[str, Source] = {
                 _c("handled_by", allowed=("bot", "agent")),
             ),
             description="Every contact within a support ticket.",
+            record_key="ticket_id",
+            record_of="support_tickets",
         ),
         Source(
             "survey_responses",
@@ -202,6 +234,9 @@ SOURCES: dict[str, Source] = {
                 _c("comment"),
             ),
             description="NPS (0-10), CES (1-7) and CSAT (1-5) answers.",
+            personal_columns=("user_id", "email", "phone"),
+            record_key="response_id",
+            record_of="survey_responses",
         ),
         Source(
             "consents",
@@ -215,6 +250,7 @@ SOURCES: dict[str, Source] = {
                 _c("source"),
             ),
             description="Opt-in and opt-out history per identifier and channel.",
+            personal_columns=("identifier",),
         ),
         Source(
             "marketing_spend",

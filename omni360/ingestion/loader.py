@@ -40,6 +40,7 @@ from omni360.ingestion.validation import (
     events_reason,
     tabular_reason,
 )
+from omni360.privacy.suppression import Suppression, active_suppression
 
 BATCH_ROWS = 1_000_000  # records read into one batch before it is written
 # DuckDB's memory while loading, when the database is on DuckDB's default (80% of the RAM):
@@ -91,9 +92,25 @@ def _already_loaded(con: duckdb.DuckDBPyConnection, file: LandingFile) -> tuple[
     return any(known == sha for _, _, known in seen), sha
 
 
-def _checked_sql(source: Source, missing: list[str], relation: str = "_incoming") -> str:
-    """Each record of `relation` with its `_record_hash` and `_reason` (null: valid); other
-    columns of the relation (a batch's `_file_no`) are kept."""
+def _checked_sql(
+    source: Source,
+    missing: list[str],
+    relation: str = "_incoming",
+    suppression: Suppression | None = None,
+) -> str:
+    """Each record of `relation` with its `_record_hash` and `_reason` (null: valid; the
+    erased-person reason when `suppression` holds it back); other columns of the relation (a
+    batch's `_file_no`) are kept."""
+    checked = _validated_sql(source, missing, relation)
+    return suppression.checked_sql(source, checked) if suppression else checked
+
+
+def _quarantine_text(text: str, suppression: Suppression | None, reason: str = "_reason") -> str:
+    """A quarantined row's text as stored: withheld when it is about an erased person."""
+    return suppression.text_sql(text, reason) if suppression else text
+
+
+def _validated_sql(source: Source, missing: list[str], relation: str) -> str:
     if source.is_events:
         lifted = ", ".join(
             f"{event_field(name)} as {name}" for name in EVENT_COLUMNS if name != "payload"
@@ -121,12 +138,16 @@ def _record_as_json(columns: list[str]) -> str:
 
 
 def _load_rows(
-    con: duckdb.DuckDBPyConnection, file: LandingFile, load_id: str
+    con: duckdb.DuckDBPyConnection,
+    file: LandingFile,
+    load_id: str,
+    suppression: Suppression | None = None,
 ) -> tuple[int, int, int, int]:
     """Insert the file's clean rows and quarantine the rest; return read/loaded/quar./dup."""
     source = file.source
     missing = read_file(con, file)
-    con.execute(f"create or replace temp table _checked as {_checked_sql(source, missing)}")
+    checked = _checked_sql(source, missing, suppression=suppression)
+    con.execute(f"create or replace temp table _checked as {checked}")
     data_columns = list(EVENT_COLUMNS) if source.is_events else source.column_names
     target = raw_table(source)
     select_list = ", ".join(f'"{c}"' for c in data_columns)
@@ -141,14 +162,18 @@ def _load_rows(
         """,
         [file.relative, load_id],
     ).fetchone()[0]
-    raw_text = "payload" if source.is_events else _record_as_json(data_columns)
+    raw_text = _quarantine_text(
+        "payload" if source.is_events else _record_as_json(data_columns), suppression
+    )
     con.execute(
         f"""
         insert into {QUARANTINE_TABLE}
         select ?, ?, _line, {raw_text}, _reason, ?, now()::timestamp
         from _checked where _reason is not null
         union all
-        select ?, ?, _line, raw_text, reason, ?, now()::timestamp from _malformed
+        select ?, ?, _line, {_quarantine_text("raw_text", suppression, "reason")}, reason, ?,
+               now()::timestamp
+        from _malformed
         """,
         [source.name, file.relative, load_id] * 2,
     )
@@ -195,7 +220,10 @@ def _log(
 
 
 def load_file(
-    con: duckdb.DuckDBPyConnection, file: LandingFile, run_id: str | None = None
+    con: duckdb.DuckDBPyConnection,
+    file: LandingFile,
+    run_id: str | None = None,
+    suppression: Suppression | None = None,
 ) -> FileLoad | None:
     """Load one file atomically; None when it was loaded before and is skipped unread."""
     skip, sha = _already_loaded(con, file)
@@ -205,7 +233,7 @@ def load_file(
     started = time.time()
     con.execute("begin transaction")
     try:
-        read, loaded, quarantined, duplicate = _load_rows(con, file, load_id)
+        read, loaded, quarantined, duplicate = _load_rows(con, file, load_id, suppression)
     except READ_ERRORS as error:
         con.execute("rollback")
         message = str(error).strip().splitlines()[0][:500]
@@ -326,7 +354,10 @@ def _read_into_batch(con: duckdb.DuckDBPyConnection, batch: _Batch, file: Landin
 
 
 def _write_batch(
-    con: duckdb.DuckDBPyConnection, batch: _Batch, run_id: str | None
+    con: duckdb.DuckDBPyConnection,
+    batch: _Batch,
+    run_id: str | None,
+    suppression: Suppression | None = None,
 ) -> list[FileLoad]:
     """Validate the batch, skip records already loaded, and write it in one transaction."""
     source = batch.source
@@ -341,10 +372,11 @@ def _write_batch(
         [[n, m.file.relative, m.load_id] for n, m in enumerate(batch.members)],
     )
     # `_new`: valid, not in the target, and the first of its record in the batch.
+    checked = _checked_sql(source, batch.missing or [], "_batch", suppression)
     con.execute(
         f"""
         create or replace temp table _checked as
-        with checked as materialized ({_checked_sql(source, batch.missing or [], "_batch")}),
+        with checked as materialized ({checked}),
         seen as (
             select distinct _record_hash from {target}
             where _record_hash in (select _record_hash from checked where _reason is null)
@@ -371,7 +403,9 @@ def _write_batch(
     )
     data_columns = list(EVENT_COLUMNS) if source.is_events else source.column_names
     select_list = ", ".join(f'"{name}"' for name in data_columns)
-    raw_text = "payload" if source.is_events else _record_as_json(data_columns)
+    raw_text = _quarantine_text(
+        "payload" if source.is_events else _record_as_json(data_columns), suppression
+    )
     write_seconds = time.time() - started
     total_rows = max(batch.rows, 1)
     loads: list[FileLoad] = []
@@ -394,8 +428,9 @@ def _write_batch(
             from _checked join _batch_files using (_file_no)
             where _reason is not null
             union all
-            select ?, _batch_source_file, _line, raw_text, reason, _batch_load_id,
-                   now()::timestamp
+            select ?, _batch_source_file, _line,
+                   {_quarantine_text("raw_text", suppression, "reason")}, reason,
+                   _batch_load_id, now()::timestamp
             from _batch_malformed join _batch_files using (_file_no)
             """,
             [source.name, source.name],
@@ -442,12 +477,13 @@ def _flush(
     run_id: str | None,
     results: list[FileLoad],
     on_file: Callable[[LandingFile, FileLoad | None], None] | None,
+    suppression: Suppression | None,
 ) -> None:
     """Write the batch; when that fails as a whole, load its files one at a time instead."""
     if not batch.members and not batch.failed:
         return
     try:
-        loads = _write_batch(con, batch, run_id) if batch.members else []
+        loads = _write_batch(con, batch, run_id, suppression) if batch.members else []
         if not batch.members:
             con.execute("begin transaction")
             for file, load, load_id, sha, file_started in batch.failed:
@@ -456,7 +492,7 @@ def _flush(
     except duckdb.Error:
         loads = []
         for member in batch.members:
-            load = load_file(con, member.file, run_id)
+            load = load_file(con, member.file, run_id, suppression)
             if load is not None:
                 loads.append(load)
     finally:
@@ -479,6 +515,7 @@ def _load_source(
     files: list[LandingFile],
     run_id: str | None,
     on_file: Callable[[LandingFile, FileLoad | None], None] | None,
+    suppression: Suppression | None = None,
 ) -> list[FileLoad]:
     results: list[FileLoad] = []
     batch = _Batch(source)
@@ -487,7 +524,7 @@ def _load_source(
         try:
             fits = _read_into_batch(con, batch, file)
             if not fits:
-                _flush(con, batch, run_id, results, on_file)
+                _flush(con, batch, run_id, results, on_file, suppression)
                 batch = _Batch(source)
                 fits = _read_into_batch(con, batch, file)
         except READ_ERRORS as error:
@@ -502,9 +539,9 @@ def _load_source(
         batch.rows += rows
         batch.bytes += file.size
         if batch.full:
-            _flush(con, batch, run_id, results, on_file)
+            _flush(con, batch, run_id, results, on_file, suppression)
             batch = _Batch(source)
-    _flush(con, batch, run_id, results, on_file)
+    _flush(con, batch, run_id, results, on_file, suppression)
     return results
 
 
@@ -520,10 +557,16 @@ def load_landing(
     from reverse_etl.engine import memory_limit
 
     ensure_raw_schema(con)
+    suppression = active_suppression(con)
     with memory_limit(con, MEMORY_LIMIT):
         return {
             name: _load_source(
-                con, files[0].source if files else SOURCES[name], files, run_id, on_file
+                con,
+                files[0].source if files else SOURCES[name],
+                files,
+                run_id,
+                on_file,
+                suppression,
             )
             for name, files in discover(landing_dir, sources).items()
         }

@@ -1,0 +1,59 @@
+"""Searching the whole warehouse for a person: every text column of every table, every node id.
+
+The proof of an erasure: after `omni360 forget`, no column anywhere (raw payloads and
+quarantined text included) may still contain one of the person's identifiers or customer ids,
+and no graph column one of their nodes. The search reads every row of every table, so it
+costs a scan of the warehouse; `omni360 forget --verify` runs it.
+"""
+
+from __future__ import annotations
+
+import duckdb
+
+# Tables whose content is not about people: the seeds are files the operator owns (remove a
+# person from them in the repository), the erasure's own tables hold salted hashes only.
+NOT_SEARCHED = frozenset({"privacy", "seeds", "information_schema", "pg_catalog"})
+TEXT_TYPES = ("VARCHAR", "JSON")
+NODE_TYPES = ("BIGINT", "HUGEINT", "UBIGINT")
+
+
+def _columns(con: duckdb.DuckDBPyConnection) -> dict[str, list[tuple[str, str]]]:
+    tables: dict[str, list[tuple[str, str]]] = {}
+    for schema, table, column, data_type in con.execute(
+        """
+        select table_schema, table_name, column_name, data_type
+        from information_schema.columns
+        inner join information_schema.tables using (table_catalog, table_schema, table_name)
+        where table_type = 'BASE TABLE' and table_catalog = current_database()
+        order by table_schema, table_name, ordinal_position
+        """
+    ).fetchall():
+        if schema not in NOT_SEARCHED:
+            tables.setdefault(f'"{schema}"."{table}"', []).append((column, data_type))
+    return tables
+
+
+def find_mentions(
+    con: duckdb.DuckDBPyConnection, needles: set[str], node_ids: set[int] = frozenset()
+) -> dict[str, int]:
+    """Rows that still mention any needle (case-insensitive substring of a text column) or
+    node id (a whole-number column equal to it), per `schema.table.column`."""
+    texts = sorted({n.lower() for n in needles if n})
+    nodes = sorted(node_ids)
+    found: dict[str, int] = {}
+    for table, columns in _columns(con).items():
+        for column, data_type in columns:
+            value = f'cast("{column}" as varchar)'
+            if data_type in TEXT_TYPES and texts:
+                condition = f"len(list_filter(?, lambda n: contains(lower({value}), n))) > 0"
+                parameter: list = texts
+            elif data_type in NODE_TYPES and nodes:
+                condition, parameter = f'list_contains(?, "{column}")', nodes
+            else:
+                continue
+            count = con.execute(
+                f"select count(*) from {table} where {condition}", [parameter]
+            ).fetchone()[0]
+            if count:
+                found[f"{table.replace(chr(34), '')}.{column}"] = count
+    return found

@@ -24,6 +24,8 @@ import pytest
 
 from omni360.settings import Settings
 
+pytest_plugins = ("tests.sync_fixtures",)
+
 SMALL_CUSTOMERS = 300
 BROKEN_ROWS = 30
 

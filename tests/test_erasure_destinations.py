@@ -7,8 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Iterator
-from pathlib import Path
 
 import duckdb
 import httpx
@@ -19,7 +17,7 @@ from reverse_etl.delivery import Sender
 from reverse_etl.destinations import build_destination
 from reverse_etl.destinations.base import Destination, ErasureOutcome, ErasureSubject
 from reverse_etl.destinations.webhook import SIGNATURE_HEADER, TIMESTAMP_HEADER, verify_signature
-from reverse_etl.emulator import DEFAULT_LIMITS, RunningEmulator, start_emulator
+from reverse_etl.emulator import RunningEmulator
 from reverse_etl.engine import run_sync
 from reverse_etl.erasure import (
     DestinationErasure,
@@ -29,15 +27,16 @@ from reverse_etl.erasure import (
 from reverse_etl.state import SCHEMA, ensure_state
 from tests.sync_support import (
     FAST_RETRY,
-    ROOMY_LIMITS,
     audience,
-    emulator_environment,
     permit,
     raw_contacts,
     sync_spec,
     write_audience,
     write_permissions,
 )
+
+# The module's fixtures (tests/sync_fixtures.py): a reset emulator before each test.
+pytestmark = pytest.mark.usefixtures("fresh")
 
 # The person: two customer ids (the identity graph merged them), an e-mail address each, and a
 # phone number none of the syncs sent anywhere.
@@ -46,25 +45,6 @@ EMAILS = ("member.3@example.com", "member.7@example.com")
 PHONE = "+4915000000003"
 STATE_TABLES = ("snapshots", "failures", "in_flight", "departures", "sends")
 SPARE_KEY_ENV = "OMNI360_ERASURE_TEST_KLAVIYO_KEY"
-
-
-@pytest.fixture(scope="module")
-def emulator() -> Iterator[RunningEmulator]:
-    with start_emulator() as running, emulator_environment(running):
-        yield running
-
-
-@pytest.fixture(autouse=True)
-def fresh(emulator: RunningEmulator) -> None:
-    emulator.reset(faults=True)
-    emulator.set_limits({**DEFAULT_LIMITS, **ROOMY_LIMITS})
-
-
-@pytest.fixture
-def con(tmp_path: Path) -> Iterator[duckdb.DuckDBPyConnection]:
-    connection = duckdb.connect(str(tmp_path / "warehouse.duckdb"))
-    yield connection
-    connection.close()
 
 
 def subject(

@@ -6,14 +6,12 @@ from __future__ import annotations
 import logging
 import math
 from collections import Counter
-from collections.abc import Iterator
-from pathlib import Path
 
 import duckdb
 import pytest
 
 from reverse_etl.destinations.base import ConfigurationError
-from reverse_etl.emulator import DEFAULT_LIMITS, RunningEmulator, start_emulator
+from reverse_etl.emulator import RunningEmulator, start_emulator
 from reverse_etl.engine import MEMORY_LIMIT, run_sync, size_in_bytes
 from reverse_etl.state import resolve_in_doubt
 from tests.sync_support import (
@@ -21,7 +19,6 @@ from tests.sync_support import (
     audience,
     braze_expected,
     deliverable,
-    emulator_environment,
     failures,
     permit,
     raw_contacts,
@@ -33,27 +30,11 @@ from tests.sync_support import (
     write_permissions,
 )
 
+# The module's fixtures (tests/sync_fixtures.py): a reset emulator before each test.
+pytestmark = pytest.mark.usefixtures("fresh")
+
 FIELDS = {"email": "address", "first_name": "first_name"}
 CHAT_FIELDS = {"chat_id": "address", "first_name": "first_name"}
-
-
-@pytest.fixture(scope="module")
-def emulator() -> Iterator[RunningEmulator]:
-    with start_emulator() as running, emulator_environment(running):
-        yield running
-
-
-@pytest.fixture(autouse=True)
-def fresh(emulator: RunningEmulator) -> None:
-    emulator.reset(faults=True)
-    emulator.set_limits({**DEFAULT_LIMITS, **ROOMY_LIMITS})
-
-
-@pytest.fixture
-def con(tmp_path: Path) -> Iterator[duckdb.DuckDBPyConnection]:
-    connection = duckdb.connect(str(tmp_path / "warehouse.duckdb"))
-    yield connection
-    connection.close()
 
 
 def held(emulator: RunningEmulator, provider: str) -> dict:

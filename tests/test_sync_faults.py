@@ -16,7 +16,6 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -25,15 +24,13 @@ import duckdb
 import pytest
 import yaml
 
-from reverse_etl.emulator import DEFAULT_LIMITS, RunningEmulator, start_emulator
+from reverse_etl.emulator import RunningEmulator, start_emulator
 from reverse_etl.engine import run_sync
 from reverse_etl.state import resolve_in_doubt
 from tests.sync_support import (
     FAST_RETRY,
-    ROOMY_LIMITS,
     audience,
     braze_expected,
-    emulator_environment,
     failures,
     permit,
     snapshot_keys,
@@ -42,6 +39,9 @@ from tests.sync_support import (
     write_audience,
     write_permissions,
 )
+
+# The module's fixtures (tests/sync_fixtures.py): a reset emulator before each test.
+pytestmark = pytest.mark.usefixtures("fresh")
 
 ROOT = Path(__file__).resolve().parents[1]
 # The real command line, with confirmations flushed more often than the default 2 s.
@@ -111,18 +111,6 @@ class Kill:
 
     def mid_delivery(self, total: int) -> bool:
         return self.alive and self.requests > 0 and 0 < self.arrived < total
-
-
-@pytest.fixture(scope="module")
-def emulator() -> Iterator[RunningEmulator]:
-    with start_emulator() as running, emulator_environment(running):
-        yield running
-
-
-@pytest.fixture(autouse=True)
-def fresh(emulator: RunningEmulator) -> None:
-    emulator.reset(faults=True)
-    emulator.set_limits({**DEFAULT_LIMITS, **ROOMY_LIMITS})
 
 
 def held(emulator: RunningEmulator, provider: str) -> int:

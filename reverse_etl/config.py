@@ -112,6 +112,10 @@ class SyncSpec:
         return columns
 
 
+# A destination setting that would hold a secret itself rather than name its variable (`_env`).
+SECRET_SETTING = re.compile(r"(key|token|secret|password)$")
+
+
 def _require(condition: bool, sync: str, message: str) -> None:
     if not condition:
         raise ConfigurationError(f"sync '{sync}': {message}")
@@ -133,6 +137,13 @@ def parse_sync(raw: Mapping[str, Any], defaults: Mapping[str, Any] | None = None
     _require(isinstance(source, str) and bool(RELATION.match(source)), name, "source (a model)")
     destination = merged.get("destination")
     _require(isinstance(destination, Mapping) and "kind" in destination, name, "destination.kind")
+    inline = sorted(k for k in destination if SECRET_SETTING.search(str(k)))
+    _require(
+        not inline,
+        name,
+        f"destination.{inline[0] if inline else ''} holds a secret in the file: secrets come "
+        f"from the environment ('{inline[0] if inline else ''}_env: VARIABLE_NAME')",
+    )
     try:
         mode = Mode(str(merged.get("mode", "upsert")))
     except ValueError:

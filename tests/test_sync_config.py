@@ -45,6 +45,11 @@ def test_a_sync_overrides_the_defaults_and_takes_a_composite_key() -> None:
         ({"destination": {"url": "x"}}, "destination.kind"),
         ({"batch_size": 0}, "batch_size"),
         ({"shedule": "0 * * * *"}, "unknown settings ['shedule']"),
+        (
+            {"destination": {"kind": "braze", "api_key": "abc123"}},
+            "destination.api_key holds a secret in the file",
+        ),
+        ({"destination": {"kind": "telegram", "bot_token": "1:x"}}, "from the environment"),
     ],
 )
 def test_bad_settings_are_refused_with_the_setting_named(change: dict, message: str) -> None:

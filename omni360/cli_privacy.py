@@ -122,7 +122,7 @@ def forget_command(
         )
     except (ForgetError, ConfigurationError, DatabaseBusyError) as error:
         console.print(f"[bold red]error:[/] {error}")
-        raise typer.Exit(2) from None
+        raise typer.Exit(3 if isinstance(error, DatabaseBusyError) else 2) from None
     _show(report)
     if report.pending or report.remaining:
         raise typer.Exit(1)

@@ -166,6 +166,11 @@ def run(
         check_landing_dir(settings.landing_dir)
     except LandingZoneError as error:
         raise _fail(str(error)) from None
+    try:
+        # Wait for the warehouse here: inside the pipeline, a busy file only fails a step.
+        connect(settings.db_path).close()
+    except DatabaseBusyError as error:
+        raise _fail(str(error), code=3) from None
     from orchestration.runner import run_pipeline
 
     run_id = str(uuid.uuid4())
@@ -190,7 +195,10 @@ def run(
                 delivered = keep_delivered(emulator, settings) if emulator else None
         except DatabaseBusyError as error:
             raise _fail(str(error), code=3) from None
-    _print_status(settings)
+    try:
+        _print_status(settings)
+    except DatabaseBusyError as error:
+        raise _fail(str(error), code=3) from None
     if delivered is not None:
         print_table(delivered)
     if not outcome.success:

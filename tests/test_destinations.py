@@ -34,7 +34,7 @@ from reverse_etl.destinations.base import (
     Record,
     Send,
 )
-from reverse_etl.destinations.file_export import normalize_phone
+from reverse_etl.destinations.file_export import INDEX_NAME, normalize_phone
 from reverse_etl.destinations.twilio import TwilioDestination
 from reverse_etl.destinations.webhook import (
     SIGNATURE_HEADER,
@@ -691,13 +691,18 @@ def test_file_export_google_layout_hashes_normalized_identifiers(tmp_path: Path)
     assert rows[2] == ["", PHONE_SHA, "", "", "", ""]  # the national number, brought to E.164
     assert_no_raw_contact(content.replace(EMAIL_SHA, "").replace(PHONE_SHA, ""))
     assert "example" not in content.lower() and "151" not in content.replace(PHONE_SHA, "")
-    assert [p.name for p in path.parent.iterdir()] == ["upsert-abc123.csv"]  # no temp left
+    # No temporary file left; beside the batch, the removal index (hashes only).
+    assert sorted(p.name for p in path.parent.iterdir()) == [INDEX_NAME, "upsert-abc123.csv"]
+    assert_no_raw_contact((path.parent / INDEX_NAME).read_text().replace(EMAIL_SHA, ""))
 
 
 def test_file_export_meta_layout_hashes_phone_digits_without_plus(tmp_path: Path) -> None:
+    """A removal (a delete carries the key alone) writes the row last exported for the key."""
     destination = export(tmp_path, platform="meta", format="parquet")
-    outcome = run_export(destination, batch(Operation.DELETE, CONTACTS[:1], batch_id="d1"))
-    assert outcome.confirmed == ["c1"]
+    run_export(destination, batch(Operation.UPSERT, CONTACTS[:1], batch_id="u1"))
+    removal = [Record("c1", {}, "d-c1"), Record("never-exported", {}, "d-x")]
+    outcome = run_export(destination, batch(Operation.DELETE, removal, batch_id="d1"))
+    assert outcome.confirmed == ["c1", "never-exported"] and not outcome.rejected
     table = pq.read_table(tmp_path / "vip" / "delete-d1.parquet").to_pylist()
     assert table == [
         {
@@ -710,6 +715,7 @@ def test_file_export_meta_layout_hashes_phone_digits_without_plus(tmp_path: Path
             "EXTERN_ID": "c1",
         }
     ]
+    assert json.loads((tmp_path / "vip" / INDEX_NAME).read_text()) == {}
 
 
 def test_file_export_generic_layout_and_idempotent_rewrite(tmp_path: Path) -> None:

@@ -4,7 +4,10 @@ Each batch becomes `<directory>/<sync>/<operation>-<batch_id>.<csv|parquet>`, wr
 temporary file in the same folder, flushed and fsynced, then atomically renamed (and the
 folder fsynced); only then is the batch confirmed, so a crash never confirms rows that are not
 on disk. A re-sent batch has the same id and rewrites the same file (idempotent). Deletes in
-mirror mode go to `delete-<batch_id>.*` files: the removal list to upload.
+mirror mode go to `delete-<batch_id>.*` files: the removal list to upload. A delete carries
+only the record's key, so each sync folder keeps `.exported-rows.json`, the row last exported
+for each key (hashes only, as in the files); a removal writes that row, and the key leaves the
+index. A key never exported (or exported before the index existed) has nothing to remove.
 
 Nothing raw leaves: e-mails are trimmed and lower-cased, phone numbers brought to E.164, names
 trimmed, lower-cased and stripped of spaces, and each is written only as its SHA-256 hex digest.
@@ -37,6 +40,7 @@ import asyncio
 import csv
 import hashlib
 import io
+import json
 import os
 import re
 import uuid
@@ -52,6 +56,7 @@ from reverse_etl.destinations.base import (
     Destination,
     Limits,
     Mode,
+    Operation,
     Record,
     Rejection,
     Send,
@@ -72,6 +77,9 @@ LAYOUTS: dict[str, tuple[str, ...]] = {
         "zip",
     ),
 }
+
+
+INDEX_NAME = ".exported-rows.json"  # per sync folder: key -> the row last exported for it
 
 
 def sha256_hex(text: str) -> str:
@@ -231,20 +239,41 @@ class FileExportDestination(Destination):
         finally:
             os.close(folder)
 
+    def _index_path(self, batch: Batch) -> Path:
+        return self.directory / safe_name(batch.sync_name) / INDEX_NAME
+
+    def _read_index(self, batch: Batch) -> dict[str, list[str]]:
+        path = self._index_path(batch)
+        return json.loads(path.read_text()) if path.exists() else {}
+
+    def _removals(self, batch: Batch) -> BatchOutcome:
+        """A delete batch: the rows last exported for its keys, as the removal list."""
+        index = self._read_index(batch)
+        keys = [record.key for record in batch.records]
+        rows = [index[key] for key in keys if key in index]
+        if rows:
+            self.write_atomically(self.path_for(batch), self._encode(rows))
+            for key in keys:
+                index.pop(key, None)
+            self.write_atomically(self._index_path(batch), json.dumps(index).encode())
+        return BatchOutcome(confirmed=keys)
+
     def _deliver(self, batch: Batch) -> BatchOutcome:
+        if batch.operation is Operation.DELETE:
+            return self._removals(batch)
         outcome = BatchOutcome()
-        rows: list[list[str]] = []
-        written: list[str] = []
+        rows: dict[str, list[str]] = {}
         for record in batch.records:
             row, problem = self.row(record)
             if row is None:
                 outcome.rejected.append(Rejection(record.key, str(problem)))
             else:
-                rows.append(row)
-                written.append(record.key)
+                rows[record.key] = row
         if rows:
-            self.write_atomically(self.path_for(batch), self._encode(rows))
-        outcome.confirmed.extend(written)
+            self.write_atomically(self.path_for(batch), self._encode(list(rows.values())))
+            index = self._read_index(batch) | rows
+            self.write_atomically(self._index_path(batch), json.dumps(index).encode())
+        outcome.confirmed.extend(rows)
         return outcome
 
     async def deliver(self, batch: Batch, send: Send) -> BatchOutcome:

@@ -184,6 +184,7 @@ def writable_pipeline_run(pipeline_run: PipelineRun, tmp_path: Path) -> Iterator
 # The slowest files that do not need the shared pipeline run, slowest first: they keep the
 # other workers busy while one builds the run.
 SLOW_ON_THEIR_OWN = (
+    "tests/test_soak.py",
     "tests/test_foreign_landing.py",
     "tests/test_incremental.py",
     "tests/test_identity_stitching.py",

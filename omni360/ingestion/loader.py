@@ -21,6 +21,7 @@ import csv
 import hashlib
 import time
 import uuid
+import zlib
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -48,8 +49,16 @@ BATCH_ROWS = 1_000_000  # records read into one batch before it is written
 # load does not grow with the warehouse.
 MEMORY_LIMIT = "2GB"
 BATCH_BYTES = 512 << 20  # or this many bytes of files
-# What a reader raises for a file it cannot read (not gzip, not Parquet, bad encoding...).
-READ_ERRORS = (duckdb.IOException, duckdb.InvalidInputException, OSError, csv.Error)
+# What a reader raises for a file it cannot read (not gzip, not Parquet, bad encoding...);
+# Python's gzip, reading a CSV header, raises EOFError or zlib.error on a cut or corrupt file.
+READ_ERRORS = (
+    duckdb.IOException,
+    duckdb.InvalidInputException,
+    OSError,
+    EOFError,
+    zlib.error,
+    csv.Error,
+)
 
 
 @dataclass(frozen=True)

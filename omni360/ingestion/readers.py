@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import gzip
+from typing import BinaryIO, TextIO
 
 import duckdb
 
@@ -30,9 +31,22 @@ def _quote_literal(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
 
 
+def _glob_escaped(file: LandingFile) -> str:
+    """The file's path for DuckDB's readers, which take every path for a glob pattern
+    (`a[1].csv` would read `a1.csv`, `b*.csv` every b file): its glob characters escaped.
+    DuckDB no longer sees a `.gz` ending in an escaped pattern: give `_compression`."""
+    return "".join(f"[{c}]" if c in "[*?" else c for c in str(file.path))
+
+
+def _compression(file: LandingFile) -> str:
+    return "gzip" if file.path.name.lower().endswith(".gz") else "none"
+
+
 def _projection(source: Source, file_columns: list[str]) -> str:
     """Contract columns by name (case-insensitive), extra columns folded into `_extra` JSON."""
-    by_lower = {c.strip().lower(): c for c in file_columns}
+    by_lower: dict[str, str] = {}
+    for c in file_columns:  # the first column of a name is the contract's; others are extras
+        by_lower.setdefault(c.strip().lower(), c)
     wanted = set(source.column_names)
     parts = []
     for name in source.column_names:
@@ -40,7 +54,8 @@ def _projection(source: Source, file_columns: list[str]) -> str:
             parts.append(f"cast({_quote_ident(by_lower[name])} as varchar) as {_quote_ident(name)}")
         else:
             parts.append(f"cast(null as varchar) as {_quote_ident(name)}")
-    extras = [c for c in file_columns if c.strip().lower() not in wanted]
+    chosen = {by_lower[name] for name in wanted if name in by_lower}
+    extras = [c for c in file_columns if c not in chosen]
     if extras:
         packed = ", ".join(
             f"{_quote_literal(c)}: cast({_quote_ident(c)} as varchar)" for c in extras
@@ -60,21 +75,51 @@ def _columns_of(con: duckdb.DuckDBPyConnection, relation_sql: str) -> list[str]:
     return [row[0] for row in con.execute(f"describe select * from {relation_sql}").fetchall()]
 
 
+def _open(file: LandingFile, mode: str = "rt") -> TextIO | BinaryIO:
+    opener = gzip.open if file.path.name.lower().endswith(".gz") else open
+    if mode == "rb":
+        return opener(file.path, "rb")
+    return opener(file.path, "rt", encoding="utf-8-sig", errors="replace", newline="")
+
+
+def _starts_with_bom(file: LandingFile) -> bool:
+    with _open(file, "rb") as handle:
+        return handle.read(3) == b"\xef\xbb\xbf"
+
+
+def _after_header(file: LandingFile) -> tuple[str, bool]:
+    """The line break that ends the header record (a quoted field may span lines), and whether
+    a non-empty line follows it."""
+    with _open(file) as handle:
+        quotes, line = 0, ""
+        for line in handle:
+            quotes += line.count('"')
+            if quotes % 2 == 0:
+                break
+        return line[len(line.rstrip("\r\n")) :], any(rest.strip("\r\n") for rest in handle)
+
+
 def _csv_header(file: LandingFile) -> list[str]:
     """Column names from the header record, made unique (a repeated name gets a suffix).
 
-    Only the header is read here (Python's csv module copes with a BOM and any line ending);
-    the records themselves are read by DuckDB.
+    Names are compared as DuckDB and the contract match them: ignoring case and surrounding
+    spaces. An empty name is called `column<position>`. Only the header is read here
+    (Python's csv module copes with a BOM and any line ending); the records themselves are
+    read by DuckDB. A blank first line followed by records is no header: the file cannot be
+    read (DuckDB would take the blank line for the header and load the real one as a record).
     """
-    opener = gzip.open if file.path.name.lower().endswith(".gz") else open
-    with opener(file.path, "rt", encoding="utf-8-sig", errors="replace", newline="") as handle:
-        names = next(csv.reader(handle), [])
+    with _open(file) as handle:
+        reader = csv.reader(handle)
+        names = next(reader, [])
+        if not names and any(reader):
+            raise csv.Error("the first line, where the header belongs, is blank")
     unique: list[str] = []
-    for name in names:
-        candidate, n = name, 1
-        while candidate in unique:
+    for position, name in enumerate(names, start=1):
+        base = name or f"column{position}"
+        candidate, n = base, 1
+        while candidate.strip().lower() in {u.strip().lower() for u in unique}:
             n += 1
-            candidate = f"{name}_{n}"
+            candidate = f"{base}_{n}"
         unique.append(candidate)
     return unique
 
@@ -143,15 +188,31 @@ def _read_csv(con: duckdb.DuckDBPyConnection, file: LandingFile) -> list[str]:
         _create_empty(con, file.source)
         return []
     columns = "{" + ", ".join(f"{_quote_literal(c)}: 'VARCHAR'" for c in file_columns) + "}"
+    # DuckDB takes the first line break it meets for the file's, even one quoted in the header,
+    # and with the wrong one it reads no record at all, without an error. After a BOM, it takes
+    # the quote that opens the first name for a character: a comma, quote or line break in that
+    # name then splits the header, which swallows the file or leaves a piece read as a record.
+    line_break, more = _after_header(file)
+    if any(c in file_columns[0] for c in ',"\r\n') and _starts_with_bom(file):
+        raise csv.Error("a BOM, then a quoted first column name: DuckDB misreads the header")
+    new_line = ""
+    if line_break and any("\n" in c or "\r" in c for c in file_columns):
+        new_line = f", new_line = {_quote_literal(line_break.encode('unicode_escape').decode())}"
     con.execute(
         f"""
         create or replace temp table _accepted as
         select row_number() over () as _k, {_projection(file.source, file_columns)}
-        from read_csv({_quote_literal(str(file.path))}, {_CSV_DIALECT}, columns = {columns},
-                      {_REJECT_OPTIONS}, null_padding = false)
+        from read_csv({_quote_literal(_glob_escaped(file))}, {_CSV_DIALECT}, columns = {columns},
+                      compression = {_quote_literal(_compression(file))},
+                      {_REJECT_OPTIONS}, null_padding = false{new_line})
         """
     )
     _number_records(con, header_lines=1)
+    read = con.execute(
+        "select (select count(*) from _accepted) + (select count(*) from _malformed)"
+    ).fetchone()[0]
+    if more and not read:
+        raise csv.Error("the CSV reader found no record after the header (mixed line breaks?)")
     return _missing_columns(file.source, file_columns)
 
 
@@ -167,7 +228,7 @@ def _create_empty(con: duckdb.DuckDBPyConnection, source: Source) -> None:
 
 
 def _read_parquet(con: duckdb.DuckDBPyConnection, file: LandingFile) -> list[str]:
-    path = _quote_literal(str(file.path))
+    path = _quote_literal(_glob_escaped(file))
     file_columns = _columns_of(con, f"read_parquet({path})")
     con.execute(
         f"""
@@ -190,9 +251,10 @@ def _read_jsonl(con: duckdb.DuckDBPyConnection, file: LandingFile) -> list[str]:
         create or replace temp table _accepted as
         select row_number() over () as _k, line
         from read_csv(?, columns = {{'line': 'VARCHAR'}}, header = false, delim = ?,
-                      quote = '', escape = '', auto_detect = false, {_REJECT_OPTIONS})
+                      quote = '', escape = '', auto_detect = false, compression = ?,
+                      {_REJECT_OPTIONS})
         """,
-        [str(file.path), _LINE_DELIMITER],
+        [_glob_escaped(file), _LINE_DELIMITER, _compression(file)],
     )
     # Blank lines keep their place in the numbering but are not records.
     _number_records(con, header_lines=0, keep="trim(coalesce(a.line, '')) <> ''")

@@ -44,8 +44,10 @@ def _type_rule(kind: Kind, value: str, label: str) -> str | None:
             f"then 'not a decimal{shown} end"
         )
     if kind is Kind.INTEGER:
+        # A cast to bigint rounds ('2.5' would load as 3): a fractional part is no integer.
         return (
-            f"case when {value} is not null and try_cast({value} as bigint) is null "
+            f"case when {value} is not null and (try_cast({value} as bigint) is null "
+            f"or try_cast({value} as double) <> try_cast({value} as bigint)) "
             f"then 'not an integer{shown} end"
         )
     return None

@@ -53,3 +53,12 @@ def connect(
             delay = min(delay * 2, 2.0)
     con.execute("set TimeZone = 'UTC'")
     return con
+
+
+def relation_exists(con: duckdb.DuckDBPyConnection, schema: str, name: str) -> bool:
+    """Whether the warehouse holds a table or view `schema.name`."""
+    found = con.execute(
+        "select count(*) from information_schema.tables where table_schema = ? and table_name = ?",
+        [schema, name],
+    ).fetchone()
+    return bool(found and found[0])

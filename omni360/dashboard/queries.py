@@ -9,6 +9,8 @@ from __future__ import annotations
 import duckdb
 import pandas as pd
 
+from omni360.db import relation_exists
+
 KPI_VS_TARGETS = """
     select
         targets.kpi,
@@ -120,16 +122,8 @@ def read(con: duckdb.DuckDBPyConnection, sql: str, params: list | None = None) -
     return con.execute(sql, params or []).df()
 
 
-def has_table(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> bool:
-    found = con.execute(
-        "select count(*) from information_schema.tables where table_schema = ? and table_name = ?",
-        [schema, table],
-    ).fetchone()
-    return bool(found and found[0])
-
-
 def sync_health(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     """The latest real run of every sync; empty when no sync has run against this warehouse."""
-    if not has_table(con, "reverse_etl", "sync_runs"):
+    if not relation_exists(con, "reverse_etl", "sync_runs"):
         return pd.DataFrame()
     return read(con, SYNC_HEALTH)

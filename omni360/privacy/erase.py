@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 import duckdb
 
 from omni360.contract import SOURCES, Source
+from omni360.db import relation_exists
 from omni360.ingestion.schema import QUARANTINE_TABLE, RAW_SCHEMA, ensure_raw_schema, raw_table
 from omni360.privacy.person import MIN_PHONE_DIGITS, Person
 from omni360.privacy.schema import (
@@ -134,7 +135,7 @@ def _stage_person(con: duckdb.DuckDBPyConnection, person: Person, given: str) ->
     phones = {v for t, v in person.identifiers if t == "phone"}
     _fill(con, "_forget_phones", "digits varchar", [(p.lstrip("+"),) for p in sorted(phones)])
     # Message ids: one message to the person has several delivery events.
-    if _exists(con, "staging", "stg_message_events"):
+    if relation_exists(con, "staging", "stg_message_events"):
         con.execute(
             """
             insert into _forget_values
@@ -144,16 +145,6 @@ def _stage_person(con: duckdb.DuckDBPyConnection, person: Person, given: str) ->
             ) and message_id is not null
             """
         )
-
-
-def _exists(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> bool:
-    return bool(
-        con.execute(
-            "select count(*) from information_schema.tables "
-            "where table_schema = ? and table_name = ? and table_type = 'BASE TABLE'",
-            [schema, table],
-        ).fetchone()[0]
-    )
 
 
 def _belongs_sql(expression: str, may_be_phone: bool = True) -> str:
@@ -202,14 +193,21 @@ def _collect_raw(con: duckdb.DuckDBPyConnection) -> None:
             f"insert into _forget_raw select '{source.name}', _record_hash from {table} "
             f"where {condition}"
         )
-        for name in source.personal_columns:
+        if source.personal_columns:  # one pass over the table for all its personal columns
+            written = ", ".join(
+                f"""case when {_belongs_column_sql(name)} then {token_sql(f'"{name}"')} end"""
+                for name in source.personal_columns
+            )
             con.execute(
                 f"""
                 insert into _forget_tokens
-                select distinct {token_sql(f'"{name}"')} from {table}
-                where _record_hash in (
-                    select record_hash from _forget_raw where source = '{source.name}'
-                ) and {_belongs_column_sql(name)}
+                select distinct token from (
+                    select unnest([{written}]) as token from {table}
+                    where _record_hash in (
+                        select record_hash from _forget_raw where source = '{source.name}'
+                    )
+                )
+                where token is not null
                 """
             )
         if source.is_events:

@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 
 import duckdb
 
+from omni360.db import relation_exists
+
 DIM_IDENTIFIERS = "marts.dim_customer_identifiers"
 OBSERVATIONS = "intermediate.int_identity__observations"
 RECORD_CUSTOMERS = "intermediate.int_identity__record_customers"
@@ -43,17 +45,6 @@ class Person:
 
     def values(self, identifier_type: str) -> list[str]:
         return sorted(v for t, v in self.identifiers if t == identifier_type)
-
-
-def _relation_exists(con: duckdb.DuckDBPyConnection, relation: str) -> bool:
-    schema, name = relation.split(".")
-    return bool(
-        con.execute(
-            "select count(*) from information_schema.tables "
-            "where table_schema = ? and table_name = ?",
-            [schema, name],
-        ).fetchone()[0]
-    )
 
 
 def _matches(
@@ -123,7 +114,7 @@ def resolve(
     if not identifier.strip():
         raise ForgetError("the identifier is empty")
     person = Person(identifier_type)
-    if not _relation_exists(con, DIM_IDENTIFIERS):
+    if not relation_exists(con, *DIM_IDENTIFIERS.split(".")):
         return person
     matches = _matches(con, identifier, identifier_type)
     if not matches:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -29,6 +28,7 @@ from reverse_etl.engine import run_sync
 from reverse_etl.state import SCHEMA as SYNC_SCHEMA
 from tests.conftest import PipelineRun
 from tests.dbt_runs import build_models
+from tests.landing_copies import redeliver
 
 OMNI360 = str(Path(sys.executable).with_name("omni360"))
 ERASING_PROVIDERS = ("braze", "klaviyo", "webhook")
@@ -92,15 +92,6 @@ def _held(emulator: object, needles: set[str]) -> dict[str, int]:
         text = json.dumps(emulator.records(provider)).lower()  # type: ignore[attr-defined]
         held[provider] = sum(needle.lower() in text for needle in needles)
     return held
-
-
-def _redeliver(landing: Path, copy: Path) -> None:
-    """Every landing file again, under a new name (a re-sent drop)."""
-    for file in landing.rglob("*"):
-        if file.is_file():
-            target = copy / file.relative_to(landing).with_name("resent_" + file.name)
-            target.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(file, target)
 
 
 def test_forget_removes_a_person_everywhere_and_keeps_them_out(
@@ -171,7 +162,7 @@ def test_forget_removes_a_person_everywhere_and_keeps_them_out(
         # The old files delivered again: the person's rows are quarantined without their
         # text, everyone else's are duplicates, every file reconciles.
         resent = tmp_path / "resent"
-        _redeliver(run.settings.landing_dir, resent)
+        redeliver(run.settings.landing_dir, resent)
         loads = load_landing(con, resent)
         files = [load for per_source in loads.values() for load in per_source]
         assert files and all(load.status == "loaded" and load.reconciles for load in files)

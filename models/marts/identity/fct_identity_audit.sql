@@ -1,9 +1,10 @@
 {#
     The figures an operator checks first when stitching goes wrong, one row per
-    metric and dimension: customers and their sizes, the largest customers,
-    identifiers and shared identifiers per type, customers over a type's limit,
-    id changes, and the data integration rate (records matched to a customer
-    known by a personal identifier), per source and overall.
+    metric and dimension: customers and their sizes, the largest customers (by
+    rank, with their customer id), identifiers and shared identifiers per type,
+    customers over a type's limit, id changes, and the data integration rate
+    (records matched to a customer known by a personal identifier), per source
+    and overall.
 #}
 with
 
@@ -176,25 +177,29 @@ metrics as (
     select
         'customers' as metric,
         'all' as dimension,
+        cast(null as {{ dbt.type_string() }}) as customer_id,
         count(*) as metric_value
     from customer_sizes
     union all
     select
         'customers' as metric,
         'known by a personal identifier' as dimension,
+        null as customer_id,
         count(*) as metric_value
     from known_customers
     union all
     select
         'customers by size' as metric,
         size_bucket as dimension,
+        null as customer_id,
         count(*) as metric_value
     from sized_customers
     group by size_bucket
     union all
     select
         'largest customers' as metric,
-        customer_id as dimension,
+        {{ dbt.cast('size_rank', dbt.type_string()) }} as dimension,
+        customer_id,
         identifier_count as metric_value
     from sized_customers
     where size_rank <= 10
@@ -202,6 +207,7 @@ metrics as (
     select
         'identifiers' as metric,
         identifier_type as dimension,
+        null as customer_id,
         count(*) as metric_value
     from identifiers
     group by identifier_type
@@ -209,6 +215,7 @@ metrics as (
     select
         'shared identifiers' as metric,
         identifier_type as dimension,
+        null as customer_id,
         count(*) as metric_value
     from identifiers
     where is_shared
@@ -217,6 +224,7 @@ metrics as (
     select
         'suppressed links' as metric,
         sharing_rule as dimension,
+        null as customer_id,
         count(*) as metric_value
     from suppressed_edges
     group by sharing_rule
@@ -224,12 +232,14 @@ metrics as (
     select
         'customers over the limit of' as metric,
         identifier_type as dimension,
+        null as customer_id,
         customer_count as metric_value
     from customers_over_limit
     union all
     select
         'customer id changes' as metric,
         change_type as dimension,
+        null as customer_id,
         count(*) as metric_value
     from customer_id_changes
     group by change_type
@@ -237,12 +247,14 @@ metrics as (
     select
         'records' as metric,
         source_name as dimension,
+        null as customer_id,
         record_count as metric_value
     from integration_by_source
     union all
     select
         'data integration rate' as metric,
         source_name as dimension,
+        null as customer_id,
         1.0 * known_count / record_count as metric_value
     from integration_by_source
     where record_count > 0
@@ -250,6 +262,7 @@ metrics as (
     select
         'data integration rate' as metric,
         'all sources' as dimension,
+        null as customer_id,
         1.0 * known_count / record_count as metric_value
     from integration_totals
     where record_count > 0
@@ -257,6 +270,7 @@ metrics as (
     select
         'records matched to any customer' as metric,
         source_name as dimension,
+        null as customer_id,
         1.0 * matched_count / record_count as metric_value
     from integration_by_source
     where record_count > 0
@@ -265,6 +279,7 @@ metrics as (
 select
     metric,
     dimension,
+    customer_id,
     cast(metric_value as decimal(20, 6)) as metric_value,
     {{ dbt.current_timestamp() }} as measured_at
 from metrics

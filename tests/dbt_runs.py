@@ -14,6 +14,7 @@ from omni360.settings import PROJECT_ROOT
 DBT = str(Path(sys.executable).with_name("dbt"))
 # Seeds and models only: dbt's data and unit tests have tests of their own in the suite.
 SKIP_TESTS = ("--exclude-resource-type", "test", "--exclude-resource-type", "unit_test")
+SKIP_SEEDS = ("--exclude-resource-type", "seed")
 
 
 def build_models(

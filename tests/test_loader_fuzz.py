@@ -61,6 +61,7 @@ from __future__ import annotations
 import gzip
 import io
 import json
+import os
 import shutil
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -84,8 +85,11 @@ from omni360.ingestion.loader import FileLoad, load_file, load_landing
 from omni360.ingestion.schema import LOAD_LOG_TABLE, QUARANTINE_TABLE, ensure_raw_schema, raw_table
 
 TABULAR = [name for name, source in SOURCES.items() if not source.is_events]
-EXAMPLES_PER_TABULAR_SOURCE = 10
-EXAMPLES_FOR_EVENTS = 32
+# The suite's share. A longer campaign: `OMNI360_FUZZ_SCALE=20` asks for twenty times as many
+# examples (derandomized still: the same ones on every run at that scale).
+SCALE = int(os.environ.get("OMNI360_FUZZ_SCALE", "1"))
+EXAMPLES_PER_TABULAR_SOURCE = 10 * SCALE
+EXAMPLES_FOR_EVENTS = 32 * SCALE
 FUZZ = settings(
     deadline=None,
     derandomize=True,

@@ -76,7 +76,7 @@ def _columns_of(con: duckdb.DuckDBPyConnection, relation_sql: str) -> list[str]:
 
 
 def _open(file: LandingFile, mode: str = "rt") -> TextIO | BinaryIO:
-    opener = gzip.open if file.path.name.lower().endswith(".gz") else open
+    opener = gzip.open if _compression(file) == "gzip" else open
     if mode == "rb":
         return opener(file.path, "rb")
     return opener(file.path, "rt", encoding="utf-8-sig", errors="replace", newline="")
@@ -114,13 +114,15 @@ def _csv_header(file: LandingFile) -> list[str]:
         if not names and any(reader):
             raise csv.Error("the first line, where the header belongs, is blank")
     unique: list[str] = []
+    seen: set[str] = set()  # the names so far, as compared
     for position, name in enumerate(names, start=1):
         base = name or f"column{position}"
         candidate, n = base, 1
-        while candidate.strip().lower() in {u.strip().lower() for u in unique}:
+        while candidate.strip().lower() in seen:
             n += 1
             candidate = f"{base}_{n}"
         unique.append(candidate)
+        seen.add(candidate.strip().lower())
     return unique
 
 

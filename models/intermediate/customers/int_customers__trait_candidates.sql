@@ -112,39 +112,47 @@ record_traits as (
     select * from store_order_traits
 ),
 
+-- names, birth date and city of customers, one row per value and source
 record_trait_values as (
     select
         record_customers.customer_id,
         record_traits.trait,
         record_traits.trait_value,
         record_traits.source_name,
-        record_traits.observed_at
+        max(record_traits.observed_at) as last_observed_at,
+        count(*) as observation_count
     from record_traits
+    inner join traits
+        on record_traits.trait = traits.trait
     inner join record_customers
         on
             record_traits.source_name = record_customers.source_name
             and record_traits.record_id = record_customers.record_id
     where record_traits.trait_value is not null
+    group by
+        record_customers.customer_id,
+        record_traits.trait,
+        record_traits.trait_value,
+        record_traits.source_name
 ),
 
-identifier_trait_values as (
+-- each identifier as each source observed it, counted before it meets its
+-- customer: the observations outnumber the identifiers many times over, and an
+-- identifier belongs to one customer at most
+identifier_sightings as (
     select
-        identifiers.customer_id,
-        observations.identifier_type as trait,
-        observations.identifier as trait_value,
+        observations.identifier_type,
+        observations.identifier,
         observations.source_name,
-        observations.observed_at
+        max(observations.observed_at) as last_observed_at,
+        count(*) as observation_count
     from observations
-    inner join identifiers
-        on
-            observations.identifier_type = identifiers.identifier_type
-            and observations.identifier = identifiers.identifier
-),
-
-trait_values as (
-    select * from record_trait_values
-    union all
-    select * from identifier_trait_values
+    inner join traits
+        on observations.identifier_type = traits.trait
+    group by
+        observations.identifier_type,
+        observations.identifier,
+        observations.source_name
 ),
 
 -- the latest consent event of each address and channel decides its state
@@ -172,28 +180,48 @@ opted_in_addresses as (
     where consent_rank = 1 and is_opt_in
 ),
 
-trait_candidates as (
+identifier_trait_values as (
     select
-        trait_values.customer_id,
-        trait_values.trait,
-        trait_values.trait_value,
-        trait_values.source_name,
-        max(trait_values.observed_at) as last_observed_at,
-        count(*) as observation_count,
-        max(case when opted_in_addresses.identifier is not null then 1 else 0 end) = 1
-            as is_opted_in
-    from trait_values
-    inner join traits
-        on trait_values.trait = traits.trait
+        identifiers.customer_id,
+        identifier_sightings.identifier_type as trait,
+        identifier_sightings.identifier as trait_value,
+        identifier_sightings.source_name,
+        identifier_sightings.last_observed_at,
+        identifier_sightings.observation_count,
+        opted_in_addresses.identifier is not null as is_opted_in
+    from identifier_sightings
+    inner join identifiers
+        on
+            identifier_sightings.identifier_type = identifiers.identifier_type
+            and identifier_sightings.identifier = identifiers.identifier
     left join opted_in_addresses
         on
-            trait_values.trait = opted_in_addresses.identifier_type
-            and trait_values.trait_value = opted_in_addresses.identifier
-    group by
-        trait_values.customer_id,
-        trait_values.trait,
-        trait_values.trait_value,
-        trait_values.source_name
+            identifier_sightings.identifier_type = opted_in_addresses.identifier_type
+            and identifier_sightings.identifier = opted_in_addresses.identifier
+),
+
+-- record traits are never addresses, so never opted in; identifier traits are
+-- identifier types, so the two never give the same row
+trait_candidates as (
+    select
+        customer_id,
+        trait,
+        trait_value,
+        source_name,
+        last_observed_at,
+        observation_count,
+        false as is_opted_in
+    from record_trait_values
+    union all
+    select
+        customer_id,
+        trait,
+        trait_value,
+        source_name,
+        last_observed_at,
+        observation_count,
+        is_opted_in
+    from identifier_trait_values
 )
 
 select * from trait_candidates

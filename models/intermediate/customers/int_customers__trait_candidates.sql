@@ -112,7 +112,8 @@ record_traits as (
     select * from store_order_traits
 ),
 
--- names, birth date and city of customers, one row per value and source
+-- names, birth date and city of customers, one row per value and source; never
+-- addresses, so never opted in
 record_trait_values as (
     select
         record_customers.customer_id,
@@ -120,7 +121,8 @@ record_trait_values as (
         record_traits.trait_value,
         record_traits.source_name,
         max(record_traits.observed_at) as last_observed_at,
-        count(*) as observation_count
+        count(*) as observation_count,
+        false as is_opted_in
     from record_traits
     inner join traits
         on record_traits.trait = traits.trait
@@ -200,28 +202,12 @@ identifier_trait_values as (
             and identifier_sightings.identifier = opted_in_addresses.identifier
 ),
 
--- record traits are never addresses, so never opted in; identifier traits are
--- identifier types, so the two never give the same row
+-- identifier traits are identifier types, never names, birth dates or cities:
+-- the two never give the same row
 trait_candidates as (
-    select
-        customer_id,
-        trait,
-        trait_value,
-        source_name,
-        last_observed_at,
-        observation_count,
-        false as is_opted_in
-    from record_trait_values
+    select * from record_trait_values
     union all
-    select
-        customer_id,
-        trait,
-        trait_value,
-        source_name,
-        last_observed_at,
-        observation_count,
-        is_opted_in
-    from identifier_trait_values
+    select * from identifier_trait_values
 )
 
 select * from trait_candidates

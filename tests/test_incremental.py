@@ -22,14 +22,18 @@ from omni360.generator.next_day import hold_back_last_day, release_held_back
 from omni360.ingestion.loader import load_landing_file
 from tests.dbt_runs import build_models
 
-INCREMENTAL_MODELS = (
-    "stg_events",
-    "stg_message_events",
-    "stg_orders",
-    "int_customers__touchpoints",
-)
-# Columns stamped with the time of the build itself (fct_identity_audit.measured_at).
-BUILD_TIME_COLUMNS = {"measured_at"}
+# The incremental models, and a text only their incremental path compiles to.
+INCREMENTAL_MODELS = {
+    "stg_events": "_loaded_at >=",
+    "stg_message_events": "_loaded_at >=",
+    "stg_orders": "_loaded_at >=",
+    "int_identity__record_customers": "full outer join",
+    "int_customers__touchpoints": "customer_assigned_at >",
+    "int_journeys__session_events": "customer_assigned_at >",
+}
+# Columns stamped with the time of a build: fct_identity_audit.measured_at, and when a
+# record got its customer (a full rebuild assigns every record again).
+BUILD_TIME_COLUMNS = {"measured_at", "customer_assigned_at"}
 FLOAT_DIGITS = 10
 FLOAT_TYPES = ("DOUBLE", "FLOAT")
 
@@ -70,9 +74,21 @@ def _relations(con: duckdb.DuckDBPyConnection) -> list[str]:
 
 def test_the_next_day_was_built_incrementally(builds: Builds) -> None:
     assert builds.held_back_files > 0
-    for model in INCREMENTAL_MODELS:
+    for model, marker in INCREMENTAL_MODELS.items():
         compiled = builds.incremental_results[model]["compiled_code"]
-        assert "_loaded_at >=" in compiled, f"{model} was not built incrementally"
+        assert marker in compiled, f"{model} was not built incrementally"
+
+
+def test_the_next_day_rewrites_few_record_customers(builds: Builds) -> None:
+    """Only the records whose customer changed are written: new records and re-keyed ones."""
+    with duckdb.connect(str(builds.incremental), read_only=True) as con:
+        stored, assigned_last = con.execute(
+            "select count(*), count(*) filter (where customer_assigned_at ="
+            " (select max(customer_assigned_at) from intermediate.int_identity__record_customers))"
+            " from intermediate.int_identity__record_customers"
+        ).fetchone()
+    # the first build assigned every record; the next day's assignments are the newest
+    assert 0 < assigned_last < stored / 2
 
 
 def _comparable(con: duckdb.DuckDBPyConnection, relation: str) -> str:

@@ -280,41 +280,32 @@ dated_touchpoints as (
 ),
 
 {% if is_incremental() %}
--- the records whose customer is no longer the one stored (merged, split, newly known)
-stored_owner_customers as (
-    select distinct
-        owner_source_name,
-        owner_record_id,
-        customer_id
-    from {{ this }}
+-- the records whose customer changed since the last build (merged, split, newly known)
+reassigned_owners as (
+    {{ reassigned_records(ref('int_identity__record_customers')) }}
 ),
 
-rekeyed_owners as (
-    select
-        stored_owner_customers.owner_source_name,
-        stored_owner_customers.owner_record_id
-    from stored_owner_customers
-    left join record_customers
-        on
-            stored_owner_customers.owner_source_name = record_customers.source_name
-            and stored_owner_customers.owner_record_id = record_customers.record_id
-    where stored_owner_customers.customer_id is distinct from record_customers.customer_id
-),
-
--- the records to rebuild: loaded since the last build, re-keyed, or in the look-back window
+-- the records to rebuild: loaded since the last build, in the look-back window, or
+-- re-keyed (each filter reaches into every source of the union)
 records_to_build as (
-    select distinct
+    select
+        source_name,
+        record_id
+    from dated_touchpoints
+    where
+        _loaded_at >= {{ incremental_loaded_since() }}
+        or occurred_on >= {{ incremental_window_start('occurred_on') }}
+
+    union
+
+    select
         dated_touchpoints.source_name,
         dated_touchpoints.record_id
     from dated_touchpoints
-    left join rekeyed_owners
+    inner join reassigned_owners
         on
-            dated_touchpoints.owner_source_name = rekeyed_owners.owner_source_name
-            and dated_touchpoints.owner_record_id = rekeyed_owners.owner_record_id
-    where
-        rekeyed_owners.owner_record_id is not null
-        or dated_touchpoints._loaded_at >= {{ incremental_loaded_since() }}
-        or dated_touchpoints.occurred_on >= {{ incremental_window_start('occurred_on') }}
+            dated_touchpoints.owner_source_name = reassigned_owners.source_name
+            and dated_touchpoints.owner_record_id = reassigned_owners.record_id
 ),
 
 touchpoints_to_build as (
@@ -349,6 +340,7 @@ touchpoints_with_customers as (
         cast(touchpoints_to_build.touch_value as decimal(18, 6)) as touch_value,
         touchpoints_to_build.currency,
         touchpoints_to_build.campaign_id,
+        record_customers.customer_assigned_at,
         touchpoints_to_build._loaded_at,
         touchpoints_to_build.occurred_on
     from touchpoints_to_build

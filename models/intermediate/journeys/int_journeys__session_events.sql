@@ -1,3 +1,7 @@
+{{ config(**incremental_rows_config(unique_key='event_id')) }}
+
+-- depends_on: {{ ref('int_identity__record_customers') }}
+
 {#
     Every web and app event with its visitor and session. The visitor is the
     customer of the event, else its anonymous id (else its user id when the
@@ -5,6 +9,11 @@
     app, the channel the event happened on): an event opens a new session when
     it is the visitor's first on that channel or comes at least
     `session_timeout_minutes` (default 30) after the previous one.
+
+    Built incrementally visitor by visitor (macros/incremental/incremental_rows.sql):
+    a run cuts again the sessions of every visitor (and channel) with an event
+    loaded since the last build, in the look-back window, or whose customer
+    changed, as the visitor is now and as it was stored; the rest is kept.
 #}
 {%- set session_timeout_ms = var('session_timeout_minutes', 30) * 60 * 1000 -%}
 
@@ -36,6 +45,9 @@ visitor_events as (
         events.campaign_name,
         events.campaign_channel,
         events.order_id,
+        events.occurred_on,
+        events._loaded_at,
+        touchpoints.customer_assigned_at,
         case
             when touchpoints.customer_id is not null then 'customer'
             when events.anonymous_id is not null then 'anonymous_id'
@@ -47,6 +59,92 @@ visitor_events as (
         on events.event_id = touchpoints.record_id
 ),
 
+{% if is_incremental() %}
+reassigned_events as (
+    {{ reassigned_records(ref('int_identity__record_customers')) }}
+),
+
+-- events loaded since the last build, in the look-back window, or re-keyed
+changed_events as (
+    select event_id
+    from events
+    where
+        _loaded_at >= {{ incremental_loaded_since() }}
+        or occurred_on >= {{ incremental_window_start('occurred_on') }}
+
+    union
+
+    select record_id as event_id
+    from reassigned_events
+    where source_name = 'events'
+),
+
+-- their visitors now, and as stored (a visitor that lost an event is cut again too)
+visitors_to_build as (
+    select
+        visitor_events.visitor_type,
+        visitor_events.visitor_id,
+        visitor_events.channel
+    from visitor_events
+    inner join changed_events
+        on visitor_events.event_id = changed_events.event_id
+
+    union
+
+    select
+        stored_events.visitor_type,
+        stored_events.visitor_id,
+        stored_events.channel
+    from {{ this }} as stored_events
+    inner join changed_events
+        on stored_events.event_id = changed_events.event_id
+),
+
+-- every event that may be one of those visitors' (narrowed before the join below)
+candidate_events as (
+    select touchpoints.record_id as event_id
+    from touchpoints
+    inner join visitors_to_build
+        on
+            visitors_to_build.visitor_type = 'customer'
+            and touchpoints.customer_id = visitors_to_build.visitor_id
+
+    union
+
+    select events.event_id
+    from events
+    inner join visitors_to_build
+        on
+            visitors_to_build.visitor_type = 'anonymous_id'
+            and events.anonymous_id = visitors_to_build.visitor_id
+
+    union
+
+    select events.event_id
+    from events
+    inner join visitors_to_build
+        on
+            visitors_to_build.visitor_type = 'user_id'
+            and events.user_id = visitors_to_build.visitor_id
+),
+
+events_to_build as (
+    select visitor_events.*
+    from visitor_events
+    inner join candidate_events
+        on visitor_events.event_id = candidate_events.event_id
+    inner join visitors_to_build
+        on
+            visitor_events.visitor_type = visitors_to_build.visitor_type
+            and visitor_events.visitor_id = visitors_to_build.visitor_id
+            and visitor_events.channel = visitors_to_build.channel
+),
+{% else %}
+events_to_build as (
+    select * from visitor_events
+),
+{% endif %}
+
 previous_events as (
     select
         *,
@@ -54,7 +152,7 @@ previous_events as (
             partition by visitor_type, visitor_id, channel
             order by occurred_at, event_id
         ) as previous_occurred_at
-    from visitor_events
+    from events_to_build
 ),
 
 gaps as (
@@ -124,5 +222,8 @@ select
     campaign_medium,
     campaign_name,
     campaign_channel,
-    order_id
+    order_id,
+    customer_assigned_at,
+    _loaded_at,
+    occurred_on
 from session_events

@@ -3,6 +3,8 @@
     customer of each record, the journey sessions): an incremental run deletes
     and inserts the rows of the keys it rebuilds. Dispatched: Spark, whose
     Parquet tables can neither delete nor merge rows, rebuilds them as tables.
+    Tagged `incremental` on every engine: `+tag:incremental` selects what a
+    next day's run must rebuild, whatever the engine materializes.
 #}
 {% macro incremental_rows_config(unique_key, post_hook=none) -%}
     {{ return(adapter.dispatch('incremental_rows_config', 'omni360')(unique_key, post_hook)) }}
@@ -14,6 +16,7 @@
         'incremental_strategy': 'delete+insert',
         'unique_key': unique_key,
         'on_schema_change': 'fail',
+        'tags': ['incremental'],
     } -%}
     {%- if post_hook -%}
         {%- do config.update({'post_hook': post_hook}) -%}
@@ -22,7 +25,7 @@
 {%- endmacro %}
 
 {% macro spark__incremental_rows_config(unique_key, post_hook) -%}
-    {{ return({'materialized': 'table'}) }}
+    {{ return({'materialized': 'table', 'tags': ['incremental']}) }}
 {%- endmacro %}
 
 {#-

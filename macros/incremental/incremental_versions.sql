@@ -28,6 +28,7 @@
         'incremental_strategy': 'delete+insert',
         'unique_key': unique_key,
         'on_schema_change': 'fail',
+        'tags': ['incremental'],
     }) }}
 {%- endmacro %}
 
@@ -38,6 +39,7 @@
         'file_format': 'parquet',
         'partition_by': [day_column],
         'on_schema_change': 'fail',
+        'tags': ['incremental'],
     }) }}
 {%- endmacro %}
 

@@ -29,8 +29,9 @@ from omni360.settings import PROJECT_ROOT
 
 DEFAULT_WORK = PROJECT_ROOT / "data" / "spark-check"
 PASSING = {"success", "pass"}
-# The next day's run: the incremental models and every model they read.
-NEXT_DAY_SELECTION = "+config.materialized:incremental"
+# The next day's run: the incremental models, those kept incrementally on DuckDB that Spark
+# builds as tables (tagged by their config macros), and every model they read.
+NEXT_DAY_SELECTION = "+config.materialized:incremental +tag:incremental"
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@
 {%- endmacro %}
 
 {% macro default__incremental_rows_config(unique_key, post_hook) -%}
-    {%- set config = {
+    {%- set model_config = {
         'materialized': 'incremental',
         'incremental_strategy': 'delete+insert',
         'unique_key': unique_key,
@@ -19,9 +19,9 @@
         'tags': ['incremental'],
     } -%}
     {%- if post_hook -%}
-        {%- do config.update({'post_hook': post_hook}) -%}
+        {%- do model_config.update({'post_hook': post_hook}) -%}
     {%- endif -%}
-    {{ return(config) }}
+    {{ return(model_config) }}
 {%- endmacro %}
 
 {% macro spark__incremental_rows_config(unique_key, post_hook) -%}

@@ -63,9 +63,9 @@ stored_record_customers as (
     from {{ this }}
 ),
 
--- new records and re-keyed ones, with the time of this build; records gone from
--- the observations without a time (removed by the post-hook)
-changed_record_customers as (
+-- the records that changed: new and re-keyed ones with the time of this build,
+-- those gone from the observations without a time (removed by the post-hook)
+records_to_write as (
     select
         coalesce(record_customers.source_name, stored_record_customers.source_name)
             as source_name,
@@ -85,7 +85,7 @@ changed_record_customers as (
         or record_customers.customer_id is distinct from stored_record_customers.customer_id
 )
 {% else %}
-changed_record_customers as (
+records_to_write as (
     select
         source_name,
         record_id,
@@ -100,4 +100,4 @@ select
     record_id,
     customer_id,
     cast(customer_assigned_at as timestamp) as customer_assigned_at
-from changed_record_customers
+from records_to_write

@@ -27,7 +27,6 @@ INCREMENTAL_MODELS = {
     "stg_events": "_loaded_at >=",
     "stg_message_events": "_loaded_at >=",
     "stg_orders": "_loaded_at >=",
-    "int_identity__observations": "changed_identifiers",
     "int_identity__record_customers": "full outer join",
     "int_customers__touchpoints": "customer_assigned_at >",
     "int_journeys__session_events": "customer_assigned_at >",

@@ -43,18 +43,3 @@
         from {{ this }}
     )
 {%- endmacro %}
-
-{#-
-    A `where` clause for a staging relation read by a model kept record by
-    record: nothing on a full build; on an incremental run, the records loaded
-    at or after the newest `_loaded_at` the current model has built, and those
-    whose `time_column` lies in the look-back window (`incremental_lookback_days`
-    before the newest `stored_time_column` of the current model).
--#}
-{% macro records_to_rebuild(time_column, stored_time_column) -%}
-    {%- if is_incremental() -%}
-    where
-        _loaded_at >= {{ omni360.incremental_loaded_since() }}
-        or {{ time_column }} >= {{ omni360.incremental_window_start(stored_time_column) }}
-    {%- endif -%}
-{%- endmacro %}

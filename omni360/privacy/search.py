@@ -4,8 +4,8 @@ The proof of an erasure: after `omni360 forget`, no column anywhere (raw payload
 quarantined text included) may still contain one of the person's identifiers or customer ids,
 and no graph column one of their nodes. An identifier counts where it stands as a token of its
 own: a crm contact id `C-1` is in `{"crm_contact_id": "C-1"}`, not in a run id that happens to
-hold `…fc-1a…`. The search reads every row of every table, so it
-costs a scan of the warehouse; `omni360 forget --verify` runs it.
+hold `…fc-1a…`. The search reads every row of every table, so it costs a scan of the
+warehouse; `omni360 forget --verify` runs it.
 """
 
 from __future__ import annotations
@@ -56,15 +56,15 @@ def find_mentions(
 ) -> dict[str, int]:
     """Rows that still mention any needle (case-insensitive, as a token of a text column) or
     node id (a whole-number column equal to it), per `schema.table.column`."""
-    texts = token_pattern(needles)
+    pattern = token_pattern(needles)
     nodes = sorted(node_ids)
     found: dict[str, int] = {}
     for table, columns in _columns(con).items():
         for column, data_type in columns:
             value = f'cast("{column}" as varchar)'
-            if data_type in TEXT_TYPES and texts:
+            if data_type in TEXT_TYPES and pattern:
                 condition = f"regexp_matches(lower({value}), ?)"
-                parameter: str | list[int] = texts
+                parameter: str | list[int] = pattern
             elif data_type in NODE_TYPES and nodes:
                 condition, parameter = f'list_contains(?, "{column}")', nodes
             else:

@@ -1,8 +1,8 @@
 """An incremental run gives the same warehouse as a full rebuild.
 
-A small landing zone is split in two: every day but the last is loaded and built in full;
-then the last day ("the next day") is loaded and built again, the large fact models
-incrementally. A copy of that warehouse is rebuilt with `--full-refresh`: every table and
+A small landing zone is split in three: every day but the last two is loaded and built in
+full; the day before the last is loaded and built on its own, then the last day ("the next
+day"), the large fact models incrementally. A copy of that warehouse is rebuilt with `--full-refresh`: every table and
 view the dbt project builds must hold the same rows in both.
 """
 
@@ -51,7 +51,14 @@ def builds(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Builds]:
     root = tmp_path_factory.mktemp("incremental")
     generate(root / "landing", root / "truth", customers=200, seed=11, days=21)
     held_back = hold_back_last_day(root / "landing", root / "next")
+    hold_back_last_day(root / "landing", root / "day_before")
     incremental = root / "incremental.duckdb"
+    load_landing_file(incremental, root / "landing")
+    build_models(incremental, root / "target")
+    # a day loaded on its own: the next day's run finds rows loaded before its last build
+    # (a build rebuilds what the newest load it built brought again), so the incremental
+    # models keep stored rows and extend them rather than rebuild all
+    release_held_back(root / "day_before", root / "landing")
     load_landing_file(incremental, root / "landing")
     build_models(incremental, root / "target")
     release_held_back(root / "next", root / "landing")

@@ -10,10 +10,14 @@
     it is the visitor's first on that channel or comes at least
     `session_timeout_minutes` (default 30) after the previous one.
 
-    Built incrementally visitor by visitor (macros/incremental/incremental_rows.sql):
-    a run cuts again the sessions of every visitor (and channel) with an event
-    loaded since the last build, in the look-back window, or whose customer
-    changed, as the visitor is now and as it was stored; the rest is kept.
+    Built incrementally visitor by visitor (macros/incremental/incremental_rows.sql).
+    A visitor (and channel) is changed when one of its events was loaded since
+    the last build, lies in the look-back window, or changed customer (the
+    visitor as it is now and as it was stored). An event's session depends only
+    on the events before it, so a run keeps every stored event before the
+    visitor's earliest change, and cuts again from the first event of the last
+    session it keeps (a new event may still join it), numbering on from the
+    stored session and starting from the stored gap of that first event.
 #}
 {%- set session_timeout_ms = var('session_timeout_minutes', 30) * 60 * 1000 -%}
 
@@ -79,69 +83,138 @@ changed_events as (
     where source_name = 'events'
 ),
 
--- their visitors now, and as stored (a visitor that lost an event is cut again too)
-visitors_to_build as (
+-- where each changed event stands now, and where it stood as stored
+changed_positions as (
     select
         visitor_events.visitor_type,
         visitor_events.visitor_id,
-        visitor_events.channel
+        visitor_events.channel,
+        visitor_events.occurred_at
     from visitor_events
     inner join changed_events
         on visitor_events.event_id = changed_events.event_id
 
-    union
+    union all
 
     select
         stored_events.visitor_type,
         stored_events.visitor_id,
-        stored_events.channel
+        stored_events.channel,
+        stored_events.occurred_at
     from {{ this }} as stored_events
     inner join changed_events
         on stored_events.event_id = changed_events.event_id
 ),
 
--- every event that may be one of those visitors' (narrowed before the join below)
+-- each visitor's (and channel's) earliest change: every stored event before it keeps its session
+first_changes as (
+    select
+        visitor_type,
+        visitor_id,
+        channel,
+        min(occurred_at) as first_changed_at
+    from changed_positions
+    group by visitor_type, visitor_id, channel
+),
+
+-- the stored session of the last event kept, which a new event may still join
+resumed_sessions as (
+    select
+        first_changes.visitor_type,
+        first_changes.visitor_id,
+        first_changes.channel,
+        max(stored_events.session_number) as session_number
+    from first_changes
+    inner join {{ this }} as stored_events
+        on
+            first_changes.visitor_type = stored_events.visitor_type
+            and first_changes.visitor_id = stored_events.visitor_id
+            and first_changes.channel = stored_events.channel
+            and stored_events.occurred_at < first_changes.first_changed_at
+    group by first_changes.visitor_type, first_changes.visitor_id, first_changes.channel
+),
+
+-- where each visitor's sessions are cut again: from the first event of the resumed session,
+-- numbering on after the sessions before it and with its stored gap; from the first event
+-- when none is kept
+rebuild_starts as (
+    select
+        first_changes.visitor_type,
+        first_changes.visitor_id,
+        first_changes.channel,
+        session_starts.occurred_at as rebuild_from,
+        coalesce(resumed_sessions.session_number - 1, 0) as sessions_kept,
+        session_starts.ms_since_previous_event as ms_before_rebuild
+    from first_changes
+    left join resumed_sessions
+        on
+            first_changes.visitor_type = resumed_sessions.visitor_type
+            and first_changes.visitor_id = resumed_sessions.visitor_id
+            and first_changes.channel = resumed_sessions.channel
+    left join {{ this }} as session_starts
+        on
+            resumed_sessions.visitor_type = session_starts.visitor_type
+            and resumed_sessions.visitor_id = session_starts.visitor_id
+            and resumed_sessions.channel = session_starts.channel
+            and resumed_sessions.session_number = session_starts.session_number
+            and session_starts.is_session_start
+),
+
+-- every event that may be cut again (narrowed by visitor and time before the join below)
 candidate_events as (
     select touchpoints.record_id as event_id
     from touchpoints
-    inner join visitors_to_build
+    inner join rebuild_starts
         on
-            visitors_to_build.visitor_type = 'customer'
-            and touchpoints.customer_id = visitors_to_build.visitor_id
+            rebuild_starts.visitor_type = 'customer'
+            and touchpoints.customer_id = rebuild_starts.visitor_id
+            and (rebuild_starts.rebuild_from is null or touchpoints.occurred_at >= rebuild_starts.rebuild_from)
 
     union
 
     select events.event_id
     from events
-    inner join visitors_to_build
+    inner join rebuild_starts
         on
-            visitors_to_build.visitor_type = 'anonymous_id'
-            and events.anonymous_id = visitors_to_build.visitor_id
+            rebuild_starts.visitor_type = 'anonymous_id'
+            and events.anonymous_id = rebuild_starts.visitor_id
+            and (rebuild_starts.rebuild_from is null or events.occurred_at >= rebuild_starts.rebuild_from)
 
     union
 
     select events.event_id
     from events
-    inner join visitors_to_build
+    inner join rebuild_starts
         on
-            visitors_to_build.visitor_type = 'user_id'
-            and events.user_id = visitors_to_build.visitor_id
+            rebuild_starts.visitor_type = 'user_id'
+            and events.user_id = rebuild_starts.visitor_id
+            and (rebuild_starts.rebuild_from is null or events.occurred_at >= rebuild_starts.rebuild_from)
 ),
 
 events_to_build as (
-    select visitor_events.*
+    select
+        visitor_events.*,
+        rebuild_starts.sessions_kept,
+        rebuild_starts.ms_before_rebuild
     from visitor_events
     inner join candidate_events
         on visitor_events.event_id = candidate_events.event_id
-    inner join visitors_to_build
+    inner join rebuild_starts
         on
-            visitor_events.visitor_type = visitors_to_build.visitor_type
-            and visitor_events.visitor_id = visitors_to_build.visitor_id
-            and visitor_events.channel = visitors_to_build.channel
+            visitor_events.visitor_type = rebuild_starts.visitor_type
+            and visitor_events.visitor_id = rebuild_starts.visitor_id
+            and visitor_events.channel = rebuild_starts.channel
+    where
+        rebuild_starts.rebuild_from is null
+        or visitor_events.occurred_at >= rebuild_starts.rebuild_from
 ),
 {% else %}
 events_to_build as (
-    select * from visitor_events
+    select
+        *,
+        0 as sessions_kept,
+        cast(null as bigint) as ms_before_rebuild
+    from visitor_events
 ),
 {% endif %}
 
@@ -158,8 +231,10 @@ previous_events as (
 gaps as (
     select
         *,
-        {{ dbt.datediff('previous_occurred_at', 'occurred_at', 'millisecond') }}
-            as ms_since_previous_event
+        coalesce(
+            {{ dbt.datediff('previous_occurred_at', 'occurred_at', 'millisecond') }},
+            ms_before_rebuild
+        ) as ms_since_previous_event
     from previous_events
 ),
 
@@ -177,7 +252,7 @@ session_starts as (
 numbered_sessions as (
     select
         *,
-        sum(is_session_start) over (
+        sessions_kept + sum(is_session_start) over (
             partition by visitor_type, visitor_id, channel
             order by occurred_at, event_id
             rows between unbounded preceding and current row

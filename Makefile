@@ -7,7 +7,7 @@ CUSTOMERS ?= 5000
 SCALE  ?= 10k
 SPARK_WORK ?= data/spark-check
 
-.PHONY: setup browser demo test test-spark lint ui docs dashboard bench-stitching bench-syncs bench clean lock
+.PHONY: setup browser demo test test-spark lint ui docs dashboard bench-stitching bench-syncs bench bench-next-day clean lock
 
 $(BIN)/omni360: pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -74,6 +74,9 @@ bench-syncs: setup ## reverse-ETL syncs to the local emulator: records/s and re-
 
 bench: setup ## the whole pipeline for SCALE customers (10k, 100k, 1m): stage times, peak memory, baselines, targets
 	$(BIN)/python -m bench.scale --scale $(SCALE)
+
+bench-next-day: setup ## a full dbt build and the next day's incremental one for SCALE customers, and their ratio
+	$(BIN)/python -m bench.next_day --scale $(SCALE)
 
 lock: ## re-pin every transitive dependency after changing pyproject.toml
 	rm -rf /tmp/omni360-lock && $(PYTHON) -m venv /tmp/omni360-lock

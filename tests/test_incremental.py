@@ -2,8 +2,8 @@
 
 A small landing zone is split in three: every day but the last two is loaded and built in
 full; the day before the last is loaded and built on its own, then the last day ("the next
-day"), the large fact models incrementally. A copy of that warehouse is rebuilt with `--full-refresh`: every table and
-view the dbt project builds must hold the same rows in both.
+day"), the large fact models incrementally. A copy of that warehouse is rebuilt with
+`--full-refresh`: every table and view the dbt project builds must hold the same rows in both.
 """
 
 from __future__ import annotations

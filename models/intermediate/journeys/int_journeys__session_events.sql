@@ -19,20 +19,25 @@
     session it keeps (a new event may still join it), numbering on from the
     stored session and starting from the stored gap of that first event.
 #}
+{#-
+    The import CTEs are read where they are used, not copied (an incremental run
+    reads the events in four places); the small batch CTEs of an incremental
+    run are stored once (macros/cross_db/cte_materialization.sql).
+-#}
 {%- set session_timeout_ms = var('session_timeout_minutes', 30) * 60 * 1000 -%}
 
 with
 
-events as (
+events as {{ cte_materialization(false) }} (
     select * from {{ ref('stg_events') }}
 ),
 
-touchpoints as (
+touchpoints as {{ cte_materialization(false) }} (
     select * from {{ ref('int_customers__touchpoints') }}
     where source_name = 'events'
 ),
 
-visitor_events as (
+visitor_events as {{ cte_materialization(false) }} (
     select
         events.event_id,
         touchpoints.customer_id,
@@ -64,12 +69,12 @@ visitor_events as (
 ),
 
 {% if is_incremental() %}
-reassigned_events as (
+reassigned_events as {{ cte_materialization(true) }} (
     {{ reassigned_records(ref('int_identity__record_customers')) }}
 ),
 
 -- events loaded since the last build, in the look-back window, or re-keyed
-changed_events as (
+changed_events as {{ cte_materialization(true) }} (
     select event_id
     from events
     where
@@ -137,7 +142,7 @@ resumed_sessions as (
 -- where each visitor's sessions are cut again: from the first event of the resumed session,
 -- numbering on after the sessions before it and with its stored gap; from the first event
 -- when none is kept
-rebuild_starts as (
+rebuild_starts as {{ cte_materialization(true) }} (
     select
         first_changes.visitor_type,
         first_changes.visitor_id,
@@ -161,7 +166,7 @@ rebuild_starts as (
 ),
 
 -- every event that may be cut again (narrowed by visitor and time before the join below)
-candidate_events as (
+candidate_events as {{ cte_materialization(true) }} (
     select touchpoints.record_id as event_id
     from touchpoints
     inner join rebuild_starts

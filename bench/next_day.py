@@ -31,7 +31,6 @@ from pathlib import Path
 from typing import Any
 
 from bench.scale import (
-    BIN,
     PROJECT_DIR,
     RESULTS_DIR,
     TARGET_INCREMENTAL_SHARE,
@@ -41,9 +40,11 @@ from bench.scale import (
     _child,
     _environment,
     _progress,
+    add_data_arguments,
     generate,
     keep_logs,
     parse_size,
+    plain_dbt_command,
     run_results_summary,
     run_stage,
 )
@@ -54,17 +55,7 @@ from omni360.generator.next_day import hold_back_last_day, release_held_back
 def dbt_build(layout: Layout, name: str) -> Stage:
     """`dbt build` of the project on the run's warehouse, outside Dagster."""
     target = layout.dbt_dir(name) / "target"
-    command = [
-        str(BIN / "dbt"),
-        "build",
-        "--project-dir",
-        str(PROJECT_DIR),
-        "--profiles-dir",
-        str(PROJECT_DIR),
-        "--target-path",
-        str(target),
-    ]
-    stage = run_stage(name, command, layout, _environment(layout, name))
+    stage = run_stage(name, plain_dbt_command(target), layout, _environment(layout, name))
     stage.figures = run_results_summary(target)
     return stage
 
@@ -144,9 +135,7 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m bench.next_day", description=(__doc__ or "").split("\n")[0]
     )
-    parser.add_argument("--scale", default="10k", help="customers: 10k, 100k, 1m… (default 10k)")
-    parser.add_argument("--days", type=int, default=120, help="days of history (default 120)")
-    parser.add_argument("--seed", type=int, default=42)
+    add_data_arguments(parser)
     parser.add_argument(
         "--work",
         type=Path,

@@ -589,12 +589,9 @@ CHILDREN = {
 # --- the run --------------------------------------------------------------------------------
 
 
-def plain_dbt_build(layout: Layout) -> Stage:
-    """`dbt build` of the same project on the copy of the warehouse, outside Dagster."""
-    dbt_dir = layout.dbt_dir("plain_dbt_build")
-    target = dbt_dir / "target"
-    env = {**_environment(layout, "plain_dbt_build"), "OMNI360_DB": str(layout.plain_db)}
-    command = [
+def plain_dbt_command(target: Path) -> list[str]:
+    """`dbt build` of the whole project outside Dagster, its artifacts under `target`."""
+    return [
         str(BIN / "dbt"),
         "build",
         "--project-dir",
@@ -604,7 +601,13 @@ def plain_dbt_build(layout: Layout) -> Stage:
         "--target-path",
         str(target),
     ]
-    stage = run_stage("plain_dbt_build", command, layout, env)
+
+
+def plain_dbt_build(layout: Layout) -> Stage:
+    """`dbt build` of the same project on the copy of the warehouse, outside Dagster."""
+    target = layout.dbt_dir("plain_dbt_build") / "target"
+    env = {**_environment(layout, "plain_dbt_build"), "OMNI360_DB": str(layout.plain_db)}
+    stage = run_stage("plain_dbt_build", plain_dbt_command(target), layout, env)
     stage.figures = run_results_summary(target)
     stage.figures["table_rows"] = _model_rows(layout.plain_db)
     return stage
@@ -1034,13 +1037,18 @@ def exit_code(result: dict[str, Any]) -> int:
     return 1 if missed or not all(result["checks"].values()) else 0
 
 
+def add_data_arguments(parser: argparse.ArgumentParser) -> None:
+    """The generated data a benchmark runs on: customers, days of history, seed."""
+    parser.add_argument("--scale", default="10k", help="customers: 10k, 100k, 1m… (default 10k)")
+    parser.add_argument("--days", type=int, default=120, help="days of history (default 120)")
+    parser.add_argument("--seed", type=int, default=42)
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m bench.scale", description=(__doc__ or "").split("\n")[0]
     )
-    parser.add_argument("--scale", default="10k", help="customers: 10k, 100k, 1m… (default 10k)")
-    parser.add_argument("--days", type=int, default=120, help="days of history (default 120)")
-    parser.add_argument("--seed", type=int, default=42)
+    add_data_arguments(parser)
     parser.add_argument(
         "--work", type=Path, help="work folder (default: data/bench/scale-<SCALE>; emptied first)"
     )

@@ -13,6 +13,10 @@ shared_identifiers as (
     select * from {{ ref('int_identity__shared_identifiers') }}
 ),
 
+nodes as (
+    select * from {{ ref('int_identity__nodes') }}
+),
+
 edge_ends as (
     select
         node_a,
@@ -50,9 +54,9 @@ select
         'suppressions.shared_identifier_type', 'suppressions.shared_identifier',
         'suppressions.sharing_rule', 'suppressions.linked_type']) }} as suppression_id,
     edges.identifier_type_a,
-    edges.identifier_a,
+    nodes_a.identifier as identifier_a,
     edges.identifier_type_b,
-    edges.identifier_b,
+    nodes_b.identifier as identifier_b,
     edges.source_name,
     edges.first_seen_at,
     edges.last_seen_at,
@@ -78,3 +82,5 @@ inner join edges
         suppressions.node_a = edges.node_a
         and suppressions.node_b = edges.node_b
         and suppressions.source_name = edges.source_name
+inner join nodes as nodes_a on edges.node_a = nodes_a.node_id
+inner join nodes as nodes_b on edges.node_b = nodes_b.node_id

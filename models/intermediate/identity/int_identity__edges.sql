@@ -3,10 +3,13 @@
     contact, a ticket, a survey response) are linked: one row per pair of nodes and
     source, node_a < node_b, with when the pair was first and last seen.
 
-    The self-join pairs node ids and their identifier types alone (narrow rows: at
-    a million customers it makes tens of millions of pairs). The identifiers
-    themselves are not carried: the few models that show them (the suppressed
-    links) join them back from int_identity__nodes for their own rows.
+    Each observation takes its node id from int_identity__nodes, where it is
+    computed once per identifier: hashing every observation instead (tens of
+    millions at a million customers) cost more than the join. The self-join
+    pairs node ids and their identifier types alone (narrow rows: at a million
+    customers it makes tens of millions of pairs). The identifiers themselves
+    are not carried: the few models that show them (the suppressed links) join
+    them back from int_identity__nodes for their own rows.
 #}
 with
 
@@ -14,15 +17,23 @@ observations as (
     select * from {{ ref('int_identity__observations') }}
 ),
 
+nodes as (
+    select * from {{ ref('int_identity__nodes') }}
+),
+
 record_nodes as (
     select distinct
-        source_name,
-        record_id,
-        {{ identity_node_id('identifier_type', 'identifier') }} as node_id,
-        identifier_type,
-        observed_at,
-        _loaded_at
+        observations.source_name,
+        observations.record_id,
+        nodes.node_id,
+        nodes.identifier_type,
+        observations.observed_at,
+        observations._loaded_at
     from observations
+    inner join nodes
+        on
+            observations.identifier_type = nodes.identifier_type
+            and observations.identifier = nodes.identifier
 ),
 
 record_pairs as (

@@ -96,12 +96,25 @@ identifiers_outside_messages as (
     select * from consent_identifiers
 ),
 
+-- the identifier types of the channels that take several (only there does it
+-- matter whether an address is already known)
+ambiguous_types as (
+    select distinct channel_types.identifier_type
+    from channel_address_types as channel_types
+    inner join channel_address_types as other_types
+        on
+            channel_types.channel = other_types.channel
+            and other_types.address_rank > 1
+),
+
 known_identifiers as (
     select distinct
-        identifier_type,
-        identifier
+        identifiers_outside_messages.identifier_type,
+        identifiers_outside_messages.identifier
     from identifiers_outside_messages
-    where identifier is not null
+    inner join ambiguous_types
+        on identifiers_outside_messages.identifier_type = ambiguous_types.identifier_type
+    where identifiers_outside_messages.identifier is not null
 ),
 
 recipient_candidates as (

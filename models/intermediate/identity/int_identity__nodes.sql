@@ -8,19 +8,33 @@ identifier_types as (
     select * from {{ ref('identifier_types') }}
 ),
 
+-- each identifier per source first: the count of sources is then a count of rows,
+-- not a distinct count inside the grouping of every observation
+source_nodes as (
+    select
+        identifier_type,
+        identifier,
+        source_name,
+        min(observed_at) as first_seen_at,
+        max(observed_at) as last_seen_at,
+        min(_loaded_at) as first_loaded_at,
+        count(*) as observation_count
+    from observations
+    group by identifier_type, identifier, source_name
+),
+
 nodes as (
     select
-        {{ identity_node_id('observations.identifier_type', 'observations.identifier') }}
-            as node_id,
-        observations.identifier_type,
-        observations.identifier,
-        min(observations.observed_at) as first_seen_at,
-        max(observations.observed_at) as last_seen_at,
-        min(observations._loaded_at) as first_loaded_at,
-        count(*) as observation_count,
-        count(distinct observations.source_name) as source_count
-    from observations
-    group by observations.identifier_type, observations.identifier
+        {{ identity_node_id('identifier_type', 'identifier') }} as node_id,
+        identifier_type,
+        identifier,
+        min(first_seen_at) as first_seen_at,
+        max(last_seen_at) as last_seen_at,
+        min(first_loaded_at) as first_loaded_at,
+        cast(sum(observation_count) as {{ dbt.type_bigint() }}) as observation_count,
+        count(*) as source_count
+    from source_nodes
+    group by identifier_type, identifier
 )
 
 select

@@ -26,32 +26,23 @@ identifiers as (
     select * from {{ ref('dim_customer_identifiers') }}
 ),
 
-record_identifiers as (
+-- the customer of the record's first identifier: one with a customer before one
+-- without, then by type priority, then by value
+record_customers as (
     select
         observations.source_name,
         observations.record_id,
-        identifiers.customer_id,
-        row_number() over (
-            partition by observations.source_name, observations.record_id
-            order by
-                case when identifiers.customer_id is null then 1 else 0 end,
-                identifiers.identifier_priority,
-                identifiers.identifier
-        ) as identifier_rank
+        {{ min_by('identifiers.customer_id', [
+            'case when identifiers.customer_id is null then 1 else 0 end',
+            'identifiers.identifier_priority',
+            'identifiers.identifier',
+        ]) }} as customer_id
     from observations
     inner join identifiers
         on
             observations.identifier_type = identifiers.identifier_type
             and observations.identifier = identifiers.identifier
-),
-
-record_customers as (
-    select
-        source_name,
-        record_id,
-        customer_id
-    from record_identifiers
-    where identifier_rank = 1
+    group by observations.source_name, observations.record_id
 ),
 
 {% if is_incremental() %}

@@ -30,8 +30,8 @@ consents as (
     select * from {{ ref('stg_consents') }}
 ),
 
-identifier_sources as (
-    select * from {{ ref('int_identity__identifier_sources') }}
+observations as (
+    select * from {{ ref('int_identity__observations') }}
 ),
 
 identifiers as (
@@ -138,18 +138,23 @@ record_trait_values as (
         record_traits.source_name
 ),
 
--- each identifier as each source observed it (int_identity__identifier_sources
--- counted the observations): an identifier belongs to one customer at most
+-- each identifier as each source observed it, counted before it meets its
+-- customer: the observations outnumber the identifiers many times over, and an
+-- identifier belongs to one customer at most
 identifier_sightings as (
     select
-        identifier_sources.identifier_type,
-        identifier_sources.identifier,
-        identifier_sources.source_name,
-        identifier_sources.last_seen_at as last_observed_at,
-        identifier_sources.observation_count
-    from identifier_sources
+        observations.identifier_type,
+        observations.identifier,
+        observations.source_name,
+        max(observations.observed_at) as last_observed_at,
+        count(*) as observation_count
+    from observations
     inner join traits
-        on identifier_sources.identifier_type = traits.trait
+        on observations.identifier_type = traits.trait
+    group by
+        observations.identifier_type,
+        observations.identifier,
+        observations.source_name
 ),
 
 -- the latest consent event of each address and channel decides its state

@@ -1,14 +1,28 @@
 with
 
-identifier_sources as (
-    select * from {{ ref('int_identity__identifier_sources') }}
+observations as (
+    select * from {{ ref('int_identity__observations') }}
 ),
 
 identifier_types as (
     select * from {{ ref('identifier_types') }}
 ),
 
--- each identifier over its sources: the count of sources is a count of rows
+-- each identifier per source first: the count of sources is then a count of rows,
+-- not a distinct count inside the grouping of every observation
+source_nodes as (
+    select
+        identifier_type,
+        identifier,
+        source_name,
+        min(observed_at) as first_seen_at,
+        max(observed_at) as last_seen_at,
+        min(_loaded_at) as first_loaded_at,
+        count(*) as observation_count
+    from observations
+    group by identifier_type, identifier, source_name
+),
+
 nodes as (
     select
         {{ identity_node_id('identifier_type', 'identifier') }} as node_id,
@@ -19,7 +33,7 @@ nodes as (
         min(first_loaded_at) as first_loaded_at,
         cast(sum(observation_count) as {{ dbt.type_bigint() }}) as observation_count,
         count(*) as source_count
-    from identifier_sources
+    from source_nodes
     group by identifier_type, identifier
 )
 

@@ -9,7 +9,9 @@ identifier_types as (
 ),
 
 -- each identifier per source first: the count of sources is then a count of rows,
--- not a distinct count inside the grouping of every observation
+-- not a distinct count inside the grouping of every observation. The trait candidates
+-- group the observations the same way; one table shared by both was measured slower at
+-- 1m (writing it cost more than the grouping it saves)
 source_nodes as (
     select
         identifier_type,

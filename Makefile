@@ -75,7 +75,7 @@ bench-syncs: setup ## reverse-ETL syncs to the local emulator: records/s and re-
 bench: setup ## the whole pipeline for SCALE customers (10k, 100k, 1m): stage times, peak memory, baselines, targets
 	$(BIN)/python -m bench.scale --scale $(SCALE)
 
-bench-next-day: setup ## a full dbt build and the next day's incremental one for SCALE customers, and their ratio
+bench-next-day: setup ## a full dbt build, then two held-back days built incrementally one after the other, for SCALE customers; each day's share of the full build
 	$(BIN)/python -m bench.next_day --scale $(SCALE)
 
 lock: ## re-pin every transitive dependency after changing pyproject.toml

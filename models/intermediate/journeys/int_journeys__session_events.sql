@@ -21,8 +21,10 @@
 #}
 {#-
     The import CTEs are read where they are used, not copied (an incremental run
-    reads the events in four places); the small batch CTEs of an incremental
-    run are stored once (macros/cross_db/cte_materialization.sql).
+    reads the events in five places); the small batch CTEs of an incremental
+    run are stored once (macros/cross_db/cte_materialization.sql). An
+    incremental run joins only the events it needs to their visitor, filtering
+    both sides before the join (macros/journeys/session_visitor_events.sql).
 -#}
 {%- set session_timeout_ms = var('session_timeout_minutes', 30) * 60 * 1000 -%}
 
@@ -35,37 +37,6 @@ events as {{ cte_materialization(false) }} (
 touchpoints as {{ cte_materialization(false) }} (
     select * from {{ ref('int_customers__touchpoints') }}
     where source_name = 'events'
-),
-
-visitor_events as {{ cte_materialization(false) }} (
-    select
-        events.event_id,
-        touchpoints.customer_id,
-        events.anonymous_id,
-        events.user_id,
-        events.touch_channel as channel,
-        touchpoints.touch_type,
-        events.occurred_at,
-        events.device_type,
-        events.page_url,
-        events.referrer,
-        events.campaign_source,
-        events.campaign_medium,
-        events.campaign_name,
-        events.campaign_channel,
-        events.order_id,
-        events.occurred_on,
-        events._loaded_at,
-        touchpoints.customer_assigned_at,
-        case
-            when touchpoints.customer_id is not null then 'customer'
-            when events.anonymous_id is not null then 'anonymous_id'
-            else 'user_id'
-        end as visitor_type,
-        coalesce(touchpoints.customer_id, events.anonymous_id, events.user_id) as visitor_id
-    from events
-    inner join touchpoints
-        on events.event_id = touchpoints.record_id
 ),
 
 {% if is_incremental() %}
@@ -88,16 +59,19 @@ changed_events as {{ cte_materialization(true) }} (
     where source_name = 'events'
 ),
 
+-- the changed events with their visitor as it is now
+changed_visitor_events as (
+    {{ session_visitor_events('events', 'touchpoints', 'changed_events') }}
+),
+
 -- where each changed event stands now, and where it stood as stored
 changed_positions as (
     select
-        visitor_events.visitor_type,
-        visitor_events.visitor_id,
-        visitor_events.channel,
-        visitor_events.occurred_at
-    from visitor_events
-    inner join changed_events
-        on visitor_events.event_id = changed_events.event_id
+        changed_visitor_events.visitor_type,
+        changed_visitor_events.visitor_id,
+        changed_visitor_events.channel,
+        changed_visitor_events.occurred_at
+    from changed_visitor_events
 
     union all
 
@@ -196,24 +170,31 @@ candidate_events as {{ cte_materialization(true) }} (
             and (rebuild_starts.rebuild_from is null or events.occurred_at >= rebuild_starts.rebuild_from)
 ),
 
+-- the events to cut again with their visitor
+candidate_visitor_events as (
+    {{ session_visitor_events('events', 'touchpoints', 'candidate_events') }}
+),
+
 events_to_build as (
     select
-        visitor_events.*,
+        candidate_visitor_events.*,
         rebuild_starts.sessions_kept,
         rebuild_starts.ms_before_rebuild
-    from visitor_events
-    inner join candidate_events
-        on visitor_events.event_id = candidate_events.event_id
+    from candidate_visitor_events
     inner join rebuild_starts
         on
-            visitor_events.visitor_type = rebuild_starts.visitor_type
-            and visitor_events.visitor_id = rebuild_starts.visitor_id
-            and visitor_events.channel = rebuild_starts.channel
+            candidate_visitor_events.visitor_type = rebuild_starts.visitor_type
+            and candidate_visitor_events.visitor_id = rebuild_starts.visitor_id
+            and candidate_visitor_events.channel = rebuild_starts.channel
     where
         rebuild_starts.rebuild_from is null
-        or visitor_events.occurred_at >= rebuild_starts.rebuild_from
+        or candidate_visitor_events.occurred_at >= rebuild_starts.rebuild_from
 ),
 {% else %}
+visitor_events as (
+    {{ session_visitor_events('events', 'touchpoints') }}
+),
+
 events_to_build as (
     select
         *,

@@ -272,7 +272,10 @@ all_touchpoints as (
     select * from message_event_touchpoints
 ),
 
-dated_touchpoints as (
+-- read again where it is used, not stored: an incremental run reads it three times, each
+-- with its own filter, and storing every touchpoint first cost more (macros/cross_db/
+-- cte_materialization.sql)
+dated_touchpoints as {{ cte_materialization(false) }} (
     select
         *,
         cast(occurred_at as date) as occurred_on

@@ -33,6 +33,7 @@ import shutil
 import sys
 from collections.abc import Sequence
 from dataclasses import asdict
+from itertools import count, takewhile
 from pathlib import Path
 from typing import Any
 
@@ -88,11 +89,8 @@ def incremental_models(full: Stage, next_day: Stage) -> list[dict[str, Any]]:
 
 def summary(label: str, stages: dict[str, Stage]) -> dict[str, Any]:
     full = stages["full_build"]
-    builds = [
-        stages[next_day_stage(day, "build")]
-        for day in range(1, len(stages) + 1)
-        if next_day_stage(day, "build") in stages
-    ]
+    days = takewhile(lambda day: next_day_stage(day, "build") in stages, count(1))
+    builds = [stages[next_day_stage(day, "build")] for day in days]
     next_days = [
         {
             "day": day,

@@ -37,7 +37,8 @@ def _stages(*next_day_seconds: float) -> dict[str, Stage]:
         timings = [("stg_events", "incremental", 4.0 + day), ("fct_sessions", "table", 29.0)]
         if day == 1:
             timings.append(("int_new_model", "incremental", 1.5))
-        stages[next_day_stage(day, "ingest")] = Stage(name, 1.0, 512.0, {})
+        ingest = next_day_stage(day, "ingest")
+        stages[ingest] = Stage(ingest, 1.0, 512.0, {})
         stages[name] = _build(name, seconds, timings)
     return stages
 

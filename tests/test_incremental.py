@@ -30,6 +30,7 @@ INCREMENTAL_MODELS = {
     "int_identity__record_customers": "full outer join",
     "int_customers__touchpoints": "customer_assigned_at >",
     "int_journeys__session_events": "customer_assigned_at >",
+    "int_journeys__conversion_touches": "first_changed_at",
 }
 # Columns stamped with the time of a build: fct_identity_audit.measured_at, and when a
 # record got its customer (a full rebuild assigns every record again).

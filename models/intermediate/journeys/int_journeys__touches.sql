@@ -33,6 +33,8 @@ journey_touches as (
         touchpoints.touch_type,
         touchpoints.occurred_at,
         touchpoints.campaign_id,
+        touchpoints.customer_assigned_at,
+        touchpoints._loaded_at,
         touchpoints.touch_type = 'order_placed' as is_order
     from touchpoints
     inner join journey_touch_types

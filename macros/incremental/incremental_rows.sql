@@ -38,8 +38,10 @@
         source_name,
         record_id
     from {{ assignments }}
-    where customer_assigned_at > (
-        select coalesce(max(customer_assigned_at), cast('1900-01-01' as timestamp))
-        from {{ this }}
-    )
+    where customer_assigned_at > {{ omni360.incremental_assigned_since() }}
+{%- endmacro %}
+
+{#- the newest assignment the current model holds; 1900-01-01 when it holds none -#}
+{% macro incremental_assigned_since() -%}
+    (select coalesce(max(customer_assigned_at), cast('1900-01-01' as timestamp)) from {{ this }})
 {%- endmacro %}

@@ -52,10 +52,7 @@ changed_touchpoints as {{ cte_materialization(true) }} (
     where
         _loaded_at >= {{ incremental_loaded_since() }}
         or occurred_on >= {{ incremental_window_start('conversion_date') }}
-        or customer_assigned_at > (
-            select coalesce(max(customer_assigned_at), cast('1900-01-01' as timestamp))
-            from {{ this }}
-        )
+        or customer_assigned_at > {{ incremental_assigned_since() }}
 ),
 
 -- where each changed touchpoint stands now, and where it stood in a stored journey
